@@ -1,0 +1,107 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kizuna.core.models import CustomFieldsModel, OwnedModel, SearchableModel
+
+
+class Activity(OwnedModel, CustomFieldsModel, SearchableModel):
+    """One thing that happened with a customer, on the unified timeline.
+
+    ``company`` is set whenever the activity concerns a company or someone
+    working at one, so that a company's timeline is one indexed query over
+    the company and its divisions and sites.
+    """
+
+    access_object_type = "activity"
+
+    class Kind(models.TextChoices):
+        CALL = "call", _("Call")
+        MEETING = "meeting", _("Meeting")
+        VISIT = "visit", _("Visit")
+        EMAIL = "email", _("E-mail")
+        NOTE = "note", _("Note")
+        TASK = "task", _("Task")
+
+    kind = models.CharField(_("type"), max_length=10, choices=Kind.choices)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("details"), blank=True)
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now)
+    duration_minutes = models.PositiveIntegerField(_("duration (minutes)"), null=True, blank=True)
+    company = models.ForeignKey(
+        "customers.Company",
+        verbose_name=_("company"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="activities",
+    )
+    contact = models.ForeignKey(
+        "customers.Contact",
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="activities",
+    )
+    lead = models.ForeignKey(
+        "customers.Lead",
+        verbose_name=_("lead"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="activities",
+    )
+    participants = models.ManyToManyField(
+        "customers.Contact", verbose_name=_("participants"), blank=True, related_name="+"
+    )
+    participant_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("colleagues present"),
+        blank=True,
+        related_name="+",
+    )
+    # Tasks: who does it, by when, and whether it is done.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_activities",
+    )
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        indexes = [
+            models.Index(fields=["company", "-occurred_at", "-id"], name="activity_company_time"),
+            models.Index(fields=["contact", "-occurred_at", "-id"], name="activity_contact_time"),
+            models.Index(fields=["lead", "-occurred_at", "-id"], name="activity_lead_time"),
+            models.Index(fields=["assignee", "done_at", "due_date"], name="activity_todo"),
+            models.Index(fields=["owner", "-occurred_at"], name="activity_owner_time"),
+            models.Index(fields=["team"], name="activity_team"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.subject}"
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_at is not None
+
+    @property
+    def is_overdue(self) -> bool:
+        return (
+            self.kind == self.Kind.TASK
+            and self.done_at is None
+            and self.due_date is not None
+            and self.due_date < timezone.localdate()
+        )
+
+    def search_values(self) -> list[str | None]:
+        return [self.subject, self.body[:500]]

@@ -1,0 +1,38 @@
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from kizuna.activities.models import Activity
+from kizuna.core import access
+from kizuna.customers.models import Company
+
+
+def activity_list(*, user, kind: str | None = None) -> QuerySet[Activity]:
+    qs = access.visible(Activity.objects.all(), user)
+    if kind in Activity.Kind.values:
+        qs = qs.filter(kind=kind)
+    return qs.select_related("owner", "company", "contact", "lead", "assignee")
+
+
+def company_timeline(*, user, company: Company, kind: str | None = None) -> QuerySet[Activity]:
+    """What happened with the company, its divisions and sites and their people."""
+    subtree = Company.objects.filter(path__startswith=company.path).values("id")
+    return activity_list(user=user, kind=kind).filter(company_id__in=subtree)
+
+
+def record_timeline(*, user, record, kind: str | None = None) -> QuerySet[Activity]:
+    field = record.access_object_type
+    if field == "company":
+        return company_timeline(user=user, company=record, kind=kind)
+    return activity_list(user=user, kind=kind).filter(**{field: record})
+
+
+def open_tasks(*, user) -> QuerySet[Activity]:
+    return (
+        activity_list(user=user, kind=Activity.Kind.TASK)
+        .filter(assignee=user, done_at__isnull=True)
+        .order_by("due_date", "id")
+    )
+
+
+def overdue_count(*, user) -> int:
+    return open_tasks(user=user).filter(due_date__lt=timezone.localdate()).count()

@@ -1,0 +1,11 @@
+from django.urls import include, path
+
+from kizuna.api.api import api
+
+urlpatterns = [
+    path("", include("kizuna.core.urls")),
+    path("", include("kizuna.iam.urls")),
+    path("", include("kizuna.customers.urls")),
+    path("", include("kizuna.activities.urls")),
+    path("api/v1/", api.urls),
+]
