@@ -94,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "kizuna.core.context_processors.ui",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("kizuna.customers.urls")),
     path("", include("kizuna.activities.urls")),
     path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -22,6 +22,7 @@ class Command(BaseCommand):
 
         if not no_migrate:
             call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
         shown = f"[{host}]" if ":" in host else host
         self.stdout.write(self.style.SUCCESS(f"Kizuna is running at http://{shown}:{port}/"))
         self.stdout.write("Press Ctrl+C to stop.")

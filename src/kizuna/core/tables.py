@@ -1,0 +1,42 @@
+"""Columns of list views, shared by the HTML lists and the exports."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kizuna.core import customfields
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: Any
+    value: Callable[[Any], Any]
+    link: Callable[[Any], str] | None = None
+    sort: str | None = None
+    # Hidden on phone-width screens.
+    optional: bool = False
+
+
+def custom_field_columns(object_type: str, users: dict | None = None) -> list[Column]:
+    columns = []
+    for d in customfields.definitions(object_type):
+        columns.append(
+            Column(
+                key=f"cf_{d.key}",
+                label=d.display_label(),
+                value=lambda obj, d=d: customfields.display_value(
+                    d, obj.custom_field_data.get(d.key), users
+                ),
+                optional=not d.show_in_list,
+            )
+        )
+    return columns
+
+
+def display(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "✓" if value else ""
+    return str(value)
