@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # Serves the Swagger UI of /api/v1/docs from our static files, not a CDN.
+    "ninja",
     "template_partials",
     "kizuna.core",
     "kizuna.iam",
