@@ -50,7 +50,7 @@ def _clean_one(definition: CustomFieldDefinition, value: Any) -> Any:
         if kind == FieldType.MONEY:
             if definition.currency in ("JPY", "KRW") and number != number.to_integral_value():
                 raise ValidationError(_("This currency has no decimal places."))
-            return str(number.normalize() if number == number.to_integral_value() else number)
+            return format(number.normalize(), "f")
         return int(number) if number == number.to_integral_value() else float(number)
     if kind == FieldType.DATE:
         if isinstance(value, datetime.date):

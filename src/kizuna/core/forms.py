@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.forms.models import fields_for_model, model_to_dict
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -53,6 +54,12 @@ def split_lines(value: str) -> list[str]:
     ]
 
 
+def _formfield(field, **kwargs):
+    if isinstance(field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return field.formfield(**kwargs)
+
+
 class RecordForm(forms.Form):
     """A form for an owned record; the write itself is the service's.
 
@@ -80,7 +87,12 @@ class RecordForm(forms.Form):
                 **initial,
             }
         super().__init__(*args, initial=initial, **kwargs)
-        generated = fields_for_model(self.model, fields=self.model_fields, widgets=self.widgets)
+        generated = fields_for_model(
+            self.model,
+            fields=self.model_fields,
+            widgets=self.widgets,
+            formfield_callback=_formfield,
+        )
         for name in self.model_fields:
             self.fields[name] = self.field_overrides.get(name) or generated[name]
         self.fields.update(self.extra_fields())

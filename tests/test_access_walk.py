@@ -1,0 +1,122 @@
+"""Walk every HTML URL as a user without access and prove nothing leaks.
+
+A new URL is covered automatically: the walk enumerates the URLconf, and a
+pattern it cannot fill in fails the test until it is taught here.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from kizuna.activities.services import activity_create
+from kizuna.customers.services import company_create, contact_create, lead_create
+
+SECRET = "極秘商事"
+ADMIN_ONLY = {
+    "core:audit_log",
+    "core:customfield_list",
+    "core:customfield_create",
+    "core:customfield_edit",
+    "core:customfield_delete",
+    "core:access_settings",
+}
+# Pages that show only the user's own things or nothing record-specific.
+OWN_PAGES = {
+    "iam:login",
+    "iam:logout",
+    "iam:profile",
+    "iam:tokens",
+    "iam:token_revoke",
+    "set_language",
+}
+
+
+def html_patterns(resolver=None, prefix="", namespace=""):
+    resolver = resolver or get_resolver()
+    for p in resolver.url_patterns:
+        if isinstance(p, URLResolver):
+            if str(p.pattern).startswith("api/"):
+                continue  # the API has its own walk
+            ns = f"{namespace}{p.namespace}:" if p.namespace else namespace
+            yield from html_patterns(p, prefix + str(p.pattern), ns)
+        elif isinstance(p, URLPattern):
+            yield f"{namespace}{p.name}", prefix + str(p.pattern), p
+
+
+@pytest.fixture
+def secret(org):
+    company = company_create(actor=org.rep, name=SECRET, corporate_number="7000012050002")
+    contact = contact_create(actor=org.rep, family_name=SECRET, company=company)
+    lead = lead_create(actor=org.rep, family_name=SECRET, channel="web_form")
+    activity = activity_create(actor=org.rep, kind="task", subject=SECRET, company=company)
+    return {"company": company, "contact": contact, "lead": lead, "activity": activity}
+
+
+def fill(route: str, name: str, secret) -> str:
+    kind = name.split(":")[-1].split("_")[0]
+    kind = {"task": "activity", "record": "company", "share": "company"}.get(kind, kind)
+    obj = secret.get(kind)
+    url = "/" + route
+    url = url.replace("<int:pk>", str(obj.pk) if obj else "999999")
+    url = url.replace("<str:object_type>", kind if obj else "company")
+    assert "<" not in url, f"teach the walk how to fill {route}"
+    return url
+
+
+@pytest.mark.django_db
+def test_outsider_gets_403_or_404_and_sees_no_secret(client, org, secret):
+    client.force_login(org.outsider)
+    checked = 0
+    for name, route, _pattern in html_patterns():
+        if name in OWN_PAGES or name.startswith("None"):
+            continue
+        url = fill(route, name, secret)
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            body = response.content.decode(errors="replace")
+            assert SECRET not in body, f"{method.upper()} {url} leaks the record"
+            if name in ADMIN_ONLY:
+                assert response.status_code in (403, 405), f"{method.upper()} {url}"
+            elif "<int:pk>" in route:
+                assert response.status_code in (403, 404, 405), (
+                    f"{method.upper()} {url} answered {response.status_code}"
+                )
+            else:
+                assert response.status_code in (200, 302, 405, 422), f"{method.upper()} {url}"
+            checked += 1
+    assert checked > 40
+
+
+@pytest.mark.django_db
+def test_lists_counts_search_and_exports_do_not_leak(client, org, secret):
+    client.force_login(org.outsider)
+    for path in ("/companies/", "/contacts/", "/leads/", "/activities/"):
+        for query in ("", f"?q={SECRET[:2]}", "?export=csv"):
+            response = client.get(path + query)
+            assert SECRET not in response.content.decode(), path + query
+            if not query.startswith("?export"):
+                assert response.context["page"].paginator.count == 0, path + query
+    response = client.get("/search/", {"q": SECRET[:2]})
+    assert SECRET not in response.content.decode()
+    for picker in ("/companies/pick/", "/contacts/pick/", "/leads/pick/"):
+        assert SECRET not in client.get(picker, {"q": SECRET[:2]}).content.decode()
+
+
+@pytest.mark.django_db
+def test_anonymous_is_sent_to_login_everywhere(client, secret):
+    for name, route, _pattern in html_patterns():
+        if name in OWN_PAGES or name.startswith("None"):
+            continue
+        response = client.get(fill(route, name, secret))
+        assert response.status_code in (302, 405), route
+        if response.status_code == 302:
+            assert response["Location"].startswith("/login/")
+
+
+@pytest.mark.django_db
+def test_the_owner_can_open_every_page(client, org, secret):
+    client.force_login(org.rep)
+    for name, route, _pattern in html_patterns():
+        if name in OWN_PAGES | ADMIN_ONLY or name.startswith("None") or "delete" in name:
+            continue
+        response = client.get(fill(route, name, secret))
+        assert response.status_code in (200, 405), f"{route}: {response.status_code}"
