@@ -467,6 +467,14 @@ def lead_update(
     return lead
 
 
+@transaction.atomic
+def lead_delete(*, actor, lead: Lead) -> None:
+    lead = records.lock(Lead, lead.pk)
+    records.require_edit(actor, lead)
+    records.audit_delete(actor, lead, LEAD_FIELDS + OWNERSHIP)
+    lead.delete()
+
+
 @dataclass(frozen=True)
 class Conversion:
     lead: Lead
