@@ -1,0 +1,1 @@
+"""Realistic Japanese and Korean demo data (``kizuna demo``, the benchmarks)."""
