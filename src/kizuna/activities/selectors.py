@@ -15,7 +15,7 @@ def activity_list(*, user, kind: str | None = None) -> QuerySet[Activity]:
 
 def company_timeline(*, user, company: Company, kind: str | None = None) -> QuerySet[Activity]:
     """What happened with the company, its divisions and sites and their people."""
-    subtree = Company.objects.filter(path__startswith=company.path).values("id")
+    subtree = Company.objects.filter(company.subtree_q()).values("id")
     return activity_list(user=user, kind=kind).filter(company_id__in=subtree)
 
 

@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 
 from kizuna.core.models import CustomFieldsModel, NextActionModel, OwnedModel, SearchableModel
@@ -73,6 +73,15 @@ PROVINCES_KR = [
     "경상남도",
     "제주특별자치도",
 ]
+
+
+def path_prefix_q(path: str) -> models.Q:
+    """Matches the companies whose path starts with ``path``, using the index."""
+    if connection.vendor == "sqlite":
+        # SQLite's LIKE is case-insensitive and so cannot use the index, but
+        # a range can: every path under "/1/5/" lies in ["/1/5/", "/1/50").
+        return models.Q(path__gte=path, path__lt=path[:-1] + "0")
+    return models.Q(path__startswith=path)
 
 
 class Industry(models.TextChoices):
@@ -177,6 +186,10 @@ class Company(OwnedModel, CustomFieldsModel, NextActionModel, SearchableModel):
             self.building,
         ]
         return " ".join(p for p in parts if p)
+
+    def subtree_q(self) -> models.Q:
+        """Matches this company and everything below it."""
+        return path_prefix_q(self.path)
 
     def ancestor_ids(self) -> list[int]:
         return [int(p) for p in self.path.strip("/").split("/") if p][:-1]

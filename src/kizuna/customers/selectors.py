@@ -77,7 +77,7 @@ def company_children(*, user, company: Company) -> QuerySet[Company]:
 
 def company_contacts(*, user, company: Company) -> QuerySet[Contact]:
     """People at the company and at its divisions and sites."""
-    subtree = Company.objects.filter(path__startswith=company.path).values("id")
+    subtree = Company.objects.filter(company.subtree_q()).values("id")
     return with_channels(
         access.visible(Contact.objects.filter(company_id__in=subtree), user)
         .select_related("company")

@@ -23,6 +23,7 @@ from kizuna.customers.models import (
     ContactEmployment,
     ContactPhone,
     Lead,
+    path_prefix_q,
 )
 
 COMPANY_FIELDS = [
@@ -197,7 +198,7 @@ def company_update(
 
 
 def _move_subtree(old_path: str, new_path: str) -> None:
-    descendants = list(Company.objects.filter(path__startswith=old_path).exclude(path=old_path))
+    descendants = list(Company.objects.filter(path_prefix_q(old_path)).exclude(path=old_path))
     for d in descendants:
         d.path = new_path + d.path[len(old_path) :]
     Company.objects.bulk_update(descendants, ["path"], batch_size=500)
