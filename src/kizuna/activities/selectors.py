@@ -1,15 +1,35 @@
+from typing import Any
+
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from kizuna.activities.models import Activity
-from kizuna.core import access
+from kizuna.core import access, customfields
+from kizuna.core.search import filter_search
 from kizuna.customers.models import Company
 
 
-def activity_list(*, user, kind: str | None = None) -> QuerySet[Activity]:
+def activity_list(
+    *, user, kind: str | None = None, filters: dict[str, Any] | None = None
+) -> QuerySet[Activity]:
+    f = filters or {}
     qs = access.visible(Activity.objects.all(), user)
+    kind = kind or f.get("kind")
     if kind in Activity.Kind.values:
         qs = qs.filter(kind=kind)
+    for name in ("owner", "team", "assignee", "company", "contact", "lead"):
+        if f.get(name):
+            qs = qs.filter(**{f"{name}_id": f[name]})
+    if f.get("tag"):
+        qs = qs.filter(tags__name=f["tag"])
+    if f.get("done") is not None:
+        qs = qs.filter(done_at__isnull=not f["done"])
+    if f.get("open_tasks"):
+        qs = qs.filter(kind=Activity.Kind.TASK, done_at__isnull=True).order_by("due_date", "id")
+    if f.get("q"):
+        qs = filter_search(qs, f["q"])
+    if f.get("custom"):
+        qs, _used = customfields.filter_queryset(qs, "activity", f["custom"])
     return qs.select_related("owner", "company", "contact", "lead", "assignee")
 
 

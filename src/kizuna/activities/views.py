@@ -55,18 +55,7 @@ def activity_columns() -> list[Column]:
 @login_required
 def activity_list(request):
     form = ActivityFilterForm(request.GET)
-    filters = form.filters()
-    qs = selectors.activity_list(user=request.user, kind=filters.get("kind"))
-    if filters.get("q"):
-        from kizuna.core.search import filter_search
-
-        qs = filter_search(qs, filters["q"])
-    if filters.get("owner"):
-        qs = qs.filter(owner_id=filters["owner"])
-    if filters.get("tag"):
-        qs = qs.filter(tags__name=filters["tag"])
-    if filters.get("open_tasks"):
-        qs = qs.filter(kind=Activity.Kind.TASK, done_at__isnull=True).order_by("due_date", "id")
+    qs = selectors.activity_list(user=request.user, filters=form.filters())
     return ui.list_page(
         request,
         title=_("Activities"),
