@@ -11,7 +11,7 @@ from kizuna.core.models import AuditEntry
 from kizuna.core.services import customfield_create
 from kizuna.customers.models import Company, Contact
 from kizuna.customers.services import company_create, company_update, contact_create, lead_create
-from tests.factories import ActivityFactory, CompanyFactory, ContactFactory
+from tests.factories import ActivityFactory, CompanyFactory, ContactFactory, LeadFactory
 
 
 @pytest.fixture
@@ -197,6 +197,7 @@ def test_list_filters_sorting_and_bad_filter_values(rep_client, org):
     [
         ("customers:company_list", lambda o: CompanyFactory(owner=o)),
         ("customers:contact_list", lambda o: ContactFactory(owner=o, email="x@example.jp")),
+        ("customers:lead_list", lambda o: LeadFactory(owner=o)),
         ("activities:activity_list", lambda o: ActivityFactory(owner=o)),
     ],
 )
