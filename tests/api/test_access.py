@@ -1,0 +1,148 @@
+"""One walk over every API operation: who gets in, and what they may see.
+
+The operations come from the OpenAPI document, so a new endpoint is walked
+as soon as it exists; one this file does not know yet fails the walk until it
+is added to ``EXPECTED``.
+"""
+
+import re
+
+import pytest
+from django.urls import URLPattern
+
+from kizuna.api.api import api
+from tests.api.conftest import ApiClient
+from tests.factories import ActivityFactory, CompanyFactory, ContactFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+PREFIX = "/api/v1"
+
+
+def operations() -> list[tuple[str, str]]:
+    schema = api.get_openapi_schema(path_prefix=PREFIX)
+    return sorted(
+        (method.upper(), path) for path, methods in schema["paths"].items() for method in methods
+    )
+
+
+OPERATIONS = operations()
+
+# What an outsider (the other team, no share) gets from each operation on the
+# rep's records. "list" means 200 with none of the rep's records in it.
+EXPECTED = {
+    ("GET", "/api/v1/companies"): "list",
+    ("POST", "/api/v1/companies"): 422,
+    ("GET", "/api/v1/companies/{company_id}"): 404,
+    ("PATCH", "/api/v1/companies/{company_id}"): 404,
+    ("DELETE", "/api/v1/companies/{company_id}"): 404,
+    ("GET", "/api/v1/contacts"): "list",
+    ("POST", "/api/v1/contacts"): 422,
+    ("GET", "/api/v1/contacts/{contact_id}"): 404,
+    ("PATCH", "/api/v1/contacts/{contact_id}"): 404,
+    ("DELETE", "/api/v1/contacts/{contact_id}"): 404,
+    ("GET", "/api/v1/leads"): "list",
+    ("POST", "/api/v1/leads"): 201,  # refers to nothing: it creates the outsider's own lead
+    ("GET", "/api/v1/leads/{lead_id}"): 404,
+    ("PATCH", "/api/v1/leads/{lead_id}"): 404,
+    ("DELETE", "/api/v1/leads/{lead_id}"): 404,
+    ("POST", "/api/v1/leads/{lead_id}/convert"): 404,
+    ("GET", "/api/v1/activities"): "list",
+    ("POST", "/api/v1/activities"): 422,
+    ("GET", "/api/v1/activities/{activity_id}"): 404,
+    ("PATCH", "/api/v1/activities/{activity_id}"): 404,
+    ("DELETE", "/api/v1/activities/{activity_id}"): 404,
+    # The directory and field definitions are not governed records.
+    ("GET", "/api/v1/custom-fields"): 200,
+    ("GET", "/api/v1/users"): 200,
+    ("GET", "/api/v1/users/{user_id}"): 200,
+    ("GET", "/api/v1/teams"): 200,
+    ("GET", "/api/v1/teams/{team_id}"): 200,
+}
+
+
+@pytest.fixture
+def records(org):
+    """Records of the rep (Tokyo team), searchable by the word 秘密."""
+    company = CompanyFactory(owner=org.rep, name="秘密商事")
+    contact = ContactFactory(owner=org.rep, company=company, family_name="秘密")
+    lead = LeadFactory(owner=org.rep, company_name="秘密工業")
+    activity = ActivityFactory(owner=org.rep, company=company, subject="秘密の相談")
+    return {
+        "company_id": company.pk,
+        "contact_id": contact.pk,
+        "lead_id": lead.pk,
+        "activity_id": activity.pk,
+        "user_id": org.rep.pk,
+        "team_id": org.tokyo.pk,
+    }
+
+
+def _body(path: str, ids: dict) -> dict:
+    resource = path.split("/")[3]
+    return {
+        "companies": {"name": "侵入", "parent": ids["company_id"]},
+        "contacts": {"family_name": "侵入", "company": ids["company_id"]},
+        "leads": {"family_name": "侵入", "channel": "other"},
+        "activities": {"kind": "note", "subject": "侵入", "company": ids["company_id"]},
+    }.get(resource, {})
+
+
+def _call(client: ApiClient, method: str, path: str, ids: dict):
+    url = re.sub(r"{(\w+)}", lambda m: str(ids[m.group(1)]), path)
+    if method == "GET":
+        return client.get(url)
+    if method == "DELETE":
+        return client.delete(url)
+    return client.request(method.lower(), url, _body(path, ids))
+
+
+def test_every_operation_is_classified():
+    assert set(OPERATIONS) == set(EXPECTED), "add the new operation to EXPECTED"
+
+
+def test_every_url_is_in_the_schema():
+    documented = {path for _method, path in OPERATIONS}
+    for pattern in api.urls[0]:
+        assert isinstance(pattern, URLPattern)
+        route = PREFIX + "/" + str(pattern.pattern).replace("<int:", "{").replace(">", "}")
+        if pattern.name in ("api-root", "openapi-json", "openapi-view"):
+            continue
+        assert route.rstrip("/") in documented, route
+
+
+@pytest.mark.parametrize("method, path", OPERATIONS)
+def test_without_token_is_401(org, records, method, path):
+    response = _call(ApiClient(), method, path, records)
+    assert response.status_code == 401
+    assert response.json()["detail"]
+
+
+@pytest.mark.parametrize("method, path", OPERATIONS)
+def test_outsider_gets_nothing_of_another_team(org, records, api_for, method, path):
+    expected = EXPECTED[(method, path)]
+    response = _call(api_for(org.outsider), method, path, records)
+    if expected == "list":
+        assert response.status_code == 200
+        assert response.json()["items"] == []
+        searched = api_for(org.outsider).get(path, q="秘密")
+        assert searched.json()["items"] == []
+    else:
+        assert response.status_code == expected, response.content
+    if expected == 422:
+        # The reference to a record they cannot see is refused, as if it did not exist.
+        locs = [e["loc"] for e in response.json()["detail"]]
+        assert ["body", "parent" if "companies" in path else "company"] in locs
+
+
+@pytest.mark.parametrize(
+    "method, path", [op for op in OPERATIONS if op[0] == "GET" and EXPECTED[op] in (404, "list")]
+)
+def test_the_team_sees_what_the_outsider_cannot(org, records, api_for, method, path):
+    """The positive control: the same URLs answer the rep's colleague and manager."""
+    for user in (org.colleague, org.manager):
+        response = _call(api_for(user), method, path, records)
+        assert response.status_code == 200
+        if "{" not in path:
+            assert len(response.json()["items"]) == 1
+            assert len(api_for(user).get(path, q="秘密").json()["items"]) == 1
