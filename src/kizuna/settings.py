@@ -112,7 +112,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "kizuna.sqlite3",
+            "NAME": str(DATA_DIR / "kizuna.sqlite3"),
             "OPTIONS": {
                 # WAL lets readers work while one writer writes; IMMEDIATE takes
                 # the write lock at BEGIN so that two writers queue on

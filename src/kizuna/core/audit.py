@@ -53,7 +53,9 @@ def record(
 ) -> AuditEntry:
     ctx = current()
     if obj is not None:
-        object_type = object_type or getattr(obj, "access_object_type", "") or obj._meta.model_name
+        object_type = (
+            object_type or getattr(obj, "access_object_type", "") or obj._meta.model_name or ""
+        )
         object_id = obj.pk
         object_repr = object_repr or str(obj)
     is_user = actor is not None and getattr(actor, "pk", None) is not None

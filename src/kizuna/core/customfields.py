@@ -19,7 +19,7 @@ from kizuna.core.models import CustomFieldDefinition
 
 FieldType = CustomFieldDefinition.FieldType
 FORM_PREFIX = "cf_"
-MAX_TEXT = {FieldType.TEXT: 500, FieldType.LONG_TEXT: 10_000}
+MAX_TEXT: dict[str, int] = {FieldType.TEXT: 500, FieldType.LONG_TEXT: 10_000}
 
 
 def definitions(object_type: str) -> list[CustomFieldDefinition]:
@@ -127,7 +127,7 @@ def form_fields(object_type: str) -> dict[str, forms.Field]:
     fields: dict[str, forms.Field] = {}
     for d in definitions(object_type):
         label = d.display_label()
-        common = {"label": label, "required": d.required}
+        common: dict[str, Any] = {"label": label, "required": d.required}
         choices = [(c, c) for c in d.choices]
         field: forms.Field
         match d.field_type:

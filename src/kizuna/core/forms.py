@@ -20,16 +20,16 @@ class RecordPicker(forms.Widget):
 
     template_name = "core/widgets/picker.html"
 
-    def __init__(self, search_url_name: str, attrs=None):
+    def __init__(self, model, search_url_name: str, attrs=None):
         super().__init__(attrs)
+        self.model = model
         self.search_url_name = search_url_name
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
         label = ""
-        if value not in (None, ""):
-            model = self.choices.queryset.model  # set by PickerField
-            obj = model._default_manager.filter(pk=value).first() if str(value).isdigit() else None
+        if str(value).isdigit():
+            obj = self.model._default_manager.filter(pk=value).first()
             label = str(obj) if obj else ""
         context["widget"].update(
             label=label, search_url=reverse(self.search_url_name), target=f"{name}-results"
@@ -39,13 +39,7 @@ class RecordPicker(forms.Widget):
 
 class PickerField(forms.ModelChoiceField):
     def __init__(self, queryset, search_url_name: str, **kwargs):
-        super().__init__(queryset, widget=RecordPicker(search_url_name), **kwargs)
-
-    def _set_queryset(self, queryset):  # keep the widget's model in step
-        super()._set_queryset(queryset)
-        self.widget.choices = self.choices
-
-    queryset = property(forms.ModelChoiceField._get_queryset, _set_queryset)
+        super().__init__(queryset, widget=RecordPicker(queryset.model, search_url_name), **kwargs)
 
 
 def split_lines(value: str) -> list[str]:

@@ -19,19 +19,20 @@ class Column:
 
 
 def custom_field_columns(object_type: str, users: dict | None = None) -> list[Column]:
-    columns = []
-    for d in customfields.definitions(object_type):
-        columns.append(
-            Column(
-                key=f"cf_{d.key}",
-                label=d.display_label(),
-                value=lambda obj, d=d: customfields.display_value(
-                    d, obj.custom_field_data.get(d.key), users
-                ),
-                optional=not d.show_in_list,
-            )
+    def value(definition) -> Callable[[Any], Any]:
+        return lambda obj: customfields.display_value(
+            definition, obj.custom_field_data.get(definition.key), users
         )
-    return columns
+
+    return [
+        Column(
+            key=f"cf_{d.key}",
+            label=d.display_label(),
+            value=value(d),
+            optional=not d.show_in_list,
+        )
+        for d in customfields.definitions(object_type)
+    ]
 
 
 def display(value: Any) -> str:

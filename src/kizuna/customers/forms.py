@@ -1,10 +1,19 @@
+from typing import Any
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from kizuna.core import customfields
 from kizuna.core.forms import PickerField, RecordForm, split_lines
-from kizuna.customers.models import PREFECTURES_JP, PROVINCES_KR, Company, Contact, Lead
+from kizuna.customers.models import (
+    PREFECTURES_JP,
+    PROVINCES_KR,
+    Company,
+    Contact,
+    Industry,
+    Lead,
+)
 from kizuna.customers.selectors import COMPANY_ORDERINGS, CONTACT_ORDERINGS, LEAD_ORDERINGS
 from kizuna.customers.services import COMPANY_FIELDS, CONTACT_FIELDS, LEAD_FIELDS
 
@@ -105,7 +114,7 @@ class FilterForm(forms.Form):
     """List filters; invalid values are reported and ignored."""
 
     object_type = ""
-    orderings: dict = {}
+    orderings: dict[str, Any] = {}
 
     q = forms.CharField(label=_("Search"), required=False)
     owner = forms.ModelChoiceField(
@@ -140,7 +149,7 @@ class FilterForm(forms.Form):
     def filters(self) -> dict:
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
-        filters = {}
+        filters: dict[str, Any] = {}
         for name, value in data.items():
             if value in (None, ""):
                 continue
@@ -161,7 +170,7 @@ class CompanyFilterForm(FilterForm):
     industry = forms.ChoiceField(
         label=_("Industry"),
         required=False,
-        choices=[("", "---------"), *Company._meta.get_field("industry").choices],
+        choices=[("", "---------"), *Industry.choices],
     )
     kind = forms.ChoiceField(
         label=_("Kind"), required=False, choices=[("", "---------"), *Company.Kind.choices]

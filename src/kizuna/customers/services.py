@@ -1,6 +1,7 @@
 """Every write to companies, contacts and leads."""
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -524,7 +525,7 @@ def lead_convert(*, actor, lead: Lead, company: Company | None = None) -> Conver
     else:
         company = matched_company
     company_created = contact_created = False
-    ownership = {"owner": lead.owner, "team": lead.team}
+    ownership: dict[str, Any] = {"owner": lead.owner, "team": lead.team}
     if company is None and lead.company_name:
         company = company_create(
             actor=actor,
@@ -580,6 +581,12 @@ def record_set_next_action(
     *, actor, record, next_action: str, next_action_due: datetime.date | None
 ) -> None:
     """Set the next action of a company, contact or lead."""
-    update = {Company: company_update, Contact: contact_update, Lead: lead_update}[type(record)]
-    key = {Company: "company", Contact: "contact", Lead: "lead"}[type(record)]
-    update(actor=actor, **{key: record}, next_action=next_action, next_action_due=next_action_due)
+    updates: dict[str, Callable[..., Any]] = {
+        "company": company_update,
+        "contact": contact_update,
+        "lead": lead_update,
+    }
+    key = record.access_object_type
+    updates[key](
+        actor=actor, **{key: record}, next_action=next_action, next_action_due=next_action_due
+    )

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -9,7 +10,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kizuna.iam import selectors, services
-from kizuna.iam.models import TIME_ZONE_CHOICES, User
+from kizuna.iam.models import TIME_ZONE_CHOICES
 
 
 class LoginView(auth_views.LoginView):
@@ -22,9 +23,7 @@ class LogoutView(auth_views.LogoutView):
 
 
 class PreferencesForm(forms.Form):
-    language = forms.ChoiceField(
-        label=gettext_lazy("Language"), choices=User._meta.get_field("language").choices
-    )
+    language = forms.ChoiceField(label=gettext_lazy("Language"), choices=settings.LANGUAGES)
     timezone = forms.ChoiceField(label=gettext_lazy("Time zone"), choices=TIME_ZONE_CHOICES)
 
 
