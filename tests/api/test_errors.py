@@ -74,7 +74,7 @@ def test_validation_errors_in_japanese_keep_the_shape(org, api_for):
     assert missing.status_code == 422
     assert missing.json()["detail"] == [
         {
-            "loc": ["body", "payload", "family_name"],
+            "loc": ["body", "family_name"],
             "msg": "このフィールドは必須です。",
             "type": "missing",
         }

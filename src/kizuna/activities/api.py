@@ -8,8 +8,8 @@ from ninja import Query, Router, Schema
 
 from kizuna.activities import selectors, services
 from kizuna.activities.models import Activity
-from kizuna.api.concurrency import delete_checked, expected_version
-from kizuna.api.idempotency import idempotent
+from kizuna.api.concurrency import IF_MATCH, delete_checked, expected_version
+from kizuna.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from kizuna.api.pagination import PageQuery, page_schema, paginate
 from kizuna.api.records import custom_filters, dump, many, respond, with_etag, write_args
 from kizuna.api.schemas import RecordIn, RecordOut, VersionIn
@@ -157,7 +157,7 @@ def _detail(request, activity_id: int) -> Activity:
     )
 
 
-@router.post("/activities", response={201: ActivityOut})
+@router.post("/activities", response={201: ActivityOut}, openapi_extra=IDEMPOTENCY_KEY)
 def create_activity(request, payload: ActivityIn):
     def create():
         args = _args(request, payload.dict(exclude_unset=True))
@@ -172,7 +172,7 @@ def get_activity(request, activity_id: int, response: HttpResponse):
     return with_etag(response, _detail(request, activity_id))
 
 
-@router.patch("/activities/{int:activity_id}", response=ActivityOut)
+@router.patch("/activities/{int:activity_id}", response=ActivityOut, openapi_extra=IF_MATCH)
 def update_activity(request, activity_id: int, payload: ActivityPatch, response: HttpResponse):
     activity = _detail(request, activity_id)
     data = payload.dict(exclude_unset=True)
@@ -183,7 +183,7 @@ def update_activity(request, activity_id: int, payload: ActivityPatch, response:
     return with_etag(response, _detail(request, activity_id))
 
 
-@router.delete("/activities/{int:activity_id}", response={204: None})
+@router.delete("/activities/{int:activity_id}", response={204: None}, openapi_extra=IF_MATCH)
 def delete_activity(request, activity_id: int):
     activity = _detail(request, activity_id)
     delete_checked(

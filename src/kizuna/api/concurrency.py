@@ -38,3 +38,17 @@ def delete_checked(*, actor, obj, version: int | None, delete) -> None:
     records.require_edit(actor, locked)
     records.check_version(locked, version)
     delete(actor=actor, **{locked.access_object_type: locked})
+
+
+# The OpenAPI description of the header, for operations that take it.
+IF_MATCH = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": "If-Match",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": 'The ETag of the record as read, e.g. "3"; 409 when it changed since.',
+        }
+    ]
+}

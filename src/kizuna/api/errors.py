@@ -35,13 +35,22 @@ def field_errors(exc: DjangoValidationError, source: str = "body") -> list[dict]
     return errors
 
 
+def _loc(loc) -> list:
+    # ninja names the body parameter ("body", "payload", "name"); a service
+    # error says ("body", "name"), and clients should see one form.
+    loc = list(loc)
+    if loc[:2] == ["body", "payload"]:
+        del loc[1]
+    return loc
+
+
 def _schema_errors(errors: list[dict]) -> list[dict]:
     # Pydantic's messages are English only; the common "missing" one is
     # Django's, so that it comes back in the user's language.
     required = _("This field is required.")
     return [
         {
-            "loc": list(e.get("loc", [])),
+            "loc": _loc(e.get("loc", [])),
             "msg": required if e.get("type") == "missing" else e.get("msg", ""),
             "type": e.get("type", "validation_error"),
         }

@@ -73,3 +73,18 @@ def idempotent(
     response = respond(stored.status_code, stored.response)
     response["Idempotent-Replayed"] = "true"
     return response
+
+
+# The OpenAPI description of the header, for operations that take it.
+IDEMPOTENCY_KEY = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": HEADER,
+            "required": False,
+            "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+            "description": "Repeating a request with the same key and body replays the first "
+            "answer instead of creating again; the same key with another body is refused.",
+        }
+    ]
+}

@@ -5,8 +5,8 @@ import datetime
 from django.http import HttpResponse
 from ninja import Query, Router, Schema
 
-from kizuna.api.concurrency import delete_checked, expected_version
-from kizuna.api.idempotency import idempotent
+from kizuna.api.concurrency import IF_MATCH, delete_checked, expected_version
+from kizuna.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from kizuna.api.pagination import PageQuery, page_schema, paginate
 from kizuna.api.records import custom_filters, dump, respond, with_etag, write_args
 from kizuna.api.schemas import RecordIn, RecordOut, VersionIn
@@ -99,7 +99,7 @@ def list_companies(request, filters: Query[CompanyFilters], page: Query[PageQuer
     return paginate(qs, page)
 
 
-@router.post("/companies", response={201: CompanyOut})
+@router.post("/companies", response={201: CompanyOut}, openapi_extra=IDEMPOTENCY_KEY)
 def create_company(request, payload: CompanyIn):
     def create():
         args = _company_args(request, payload.dict(exclude_unset=True))
@@ -113,7 +113,7 @@ def get_company(request, company_id: int, response: HttpResponse):
     return with_etag(response, selectors.company_detail(user=request.auth, pk=company_id))
 
 
-@router.patch("/companies/{int:company_id}", response=CompanyOut)
+@router.patch("/companies/{int:company_id}", response=CompanyOut, openapi_extra=IF_MATCH)
 def update_company(request, company_id: int, payload: CompanyPatch, response: HttpResponse):
     company = selectors.company_detail(user=request.auth, pk=company_id)
     data = payload.dict(exclude_unset=True)
@@ -124,7 +124,7 @@ def update_company(request, company_id: int, payload: CompanyPatch, response: Ht
     return with_etag(response, company)
 
 
-@router.delete("/companies/{int:company_id}", response={204: None})
+@router.delete("/companies/{int:company_id}", response={204: None}, openapi_extra=IF_MATCH)
 def delete_company(request, company_id: int):
     company = selectors.company_detail(user=request.auth, pk=company_id)
     delete_checked(
@@ -205,7 +205,7 @@ def list_contacts(request, filters: Query[ContactFilters], page: Query[PageQuery
     return paginate(qs, page)
 
 
-@router.post("/contacts", response={201: ContactOut})
+@router.post("/contacts", response={201: ContactOut}, openapi_extra=IDEMPOTENCY_KEY)
 def create_contact(request, payload: ContactIn):
     def create():
         args = _contact_args(request, payload.dict(exclude_unset=True))
@@ -220,7 +220,7 @@ def get_contact(request, contact_id: int, response: HttpResponse):
     return with_etag(response, selectors.contact_detail(user=request.auth, pk=contact_id))
 
 
-@router.patch("/contacts/{int:contact_id}", response=ContactOut)
+@router.patch("/contacts/{int:contact_id}", response=ContactOut, openapi_extra=IF_MATCH)
 def update_contact(request, contact_id: int, payload: ContactPatch, response: HttpResponse):
     contact = selectors.contact_detail(user=request.auth, pk=contact_id)
     data = payload.dict(exclude_unset=True)
@@ -231,7 +231,7 @@ def update_contact(request, contact_id: int, payload: ContactPatch, response: Ht
     return with_etag(response, selectors.contact_detail(user=request.auth, pk=contact_id))
 
 
-@router.delete("/contacts/{int:contact_id}", response={204: None})
+@router.delete("/contacts/{int:contact_id}", response={204: None}, openapi_extra=IF_MATCH)
 def delete_contact(request, contact_id: int):
     contact = selectors.contact_detail(user=request.auth, pk=contact_id)
     delete_checked(
@@ -340,7 +340,7 @@ def list_leads(request, filters: Query[LeadFilters], page: Query[PageQuery]):
     return paginate(qs, page)
 
 
-@router.post("/leads", response={201: LeadOut})
+@router.post("/leads", response={201: LeadOut}, openapi_extra=IDEMPOTENCY_KEY)
 def create_lead(request, payload: LeadIn):
     def create():
         args = write_args(Lead, payload.dict(exclude_unset=True))
@@ -354,7 +354,7 @@ def get_lead(request, lead_id: int, response: HttpResponse):
     return with_etag(response, selectors.lead_detail(user=request.auth, pk=lead_id))
 
 
-@router.patch("/leads/{int:lead_id}", response=LeadOut)
+@router.patch("/leads/{int:lead_id}", response=LeadOut, openapi_extra=IF_MATCH)
 def update_lead(request, lead_id: int, payload: LeadPatch, response: HttpResponse):
     lead = selectors.lead_detail(user=request.auth, pk=lead_id)
     data = payload.dict(exclude_unset=True)
@@ -365,7 +365,7 @@ def update_lead(request, lead_id: int, payload: LeadPatch, response: HttpRespons
     return with_etag(response, lead)
 
 
-@router.delete("/leads/{int:lead_id}", response={204: None})
+@router.delete("/leads/{int:lead_id}", response={204: None}, openapi_extra=IF_MATCH)
 def delete_lead(request, lead_id: int):
     lead = selectors.lead_detail(user=request.auth, pk=lead_id)
     delete_checked(
@@ -374,7 +374,9 @@ def delete_lead(request, lead_id: int):
     return HttpResponse(status=204)
 
 
-@router.post("/leads/{int:lead_id}/convert", response={200: LeadConversionOut})
+@router.post(
+    "/leads/{int:lead_id}/convert", response={200: LeadConversionOut}, openapi_extra=IDEMPOTENCY_KEY
+)
 def convert_lead(request, lead_id: int, payload: LeadConvertIn | None = None):
     lead = selectors.lead_detail(user=request.auth, pk=lead_id)
     company = (payload.company if payload else None) or None
