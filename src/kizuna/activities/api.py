@@ -13,8 +13,7 @@ from kizuna.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from kizuna.api.pagination import PageQuery, page_schema, paginate
 from kizuna.api.records import custom_filters, dump, many, respond, with_etag, write_args
 from kizuna.api.schemas import RecordIn, RecordOut, VersionIn
-from kizuna.core import access, customfields
-from kizuna.core.search import filter_search
+from kizuna.core import access
 from kizuna.customers.selectors import company_list, contact_list, lead_list
 from kizuna.iam.selectors import user_list
 
@@ -127,18 +126,9 @@ def _args(request, data: dict) -> dict:
     return write_args(Activity, data, related)
 
 
-def _filtered(request, f: ActivityFilters):
-    qs = selectors.activity_list(user=request.auth, kind=f.kind)
-    for name in ("owner", "team", "assignee", "company", "contact", "lead"):
-        value = getattr(f, name)
-        if value is not None:
-            qs = qs.filter(**{f"{name}_id": value})
-    if f.tag:
-        qs = qs.filter(tags__name=f.tag)
-    if f.done is not None:
-        qs = qs.filter(done_at__isnull=not f.done)
-    qs = filter_search(qs, f.q)
-    qs, _used = customfields.filter_queryset(qs, "activity", custom_filters(request, "activity"))
+def _filtered(request, filters: ActivityFilters):
+    f = filters.dict(exclude_none=True) | {"custom": custom_filters(request, "activity")}
+    qs = selectors.activity_list(user=request.auth, filters=f)
     return qs.prefetch_related("tags", "participants", "participant_users")
 
 
