@@ -1,0 +1,575 @@
+"""Foundation benchmark: seed a large data set, then time the main pages.
+
+    .venv/bin/python benchmarks/foundation.py [--database-url URL]
+        [--companies 100000 --contacts 500000 --activities 1000000] [--requests 200]
+
+Without --database-url the data goes into SQLite in a fresh temporary
+KIZUNA_DATA_DIR; with a PostgreSQL URL the script creates a fresh database
+(``kizuna_bench`` unless the URL names one), and drops it at the end.
+
+(a) Seeding writes the demo generator's rows as tuples: ``executemany`` in
+one transaction per table on SQLite, with the secondary indexes and FTS
+triggers dropped during the load and rebuilt after it (``'rebuild'`` of each
+FTS table), ``COPY`` on PostgreSQL, with the secondary and GIN indexes
+rebuilt after it. Rebuilding is part of the measured time. As a baseline the
+same run writes a 50,000-row slice of activities with ``bulk_create``.
+
+(b) Each request type is timed in-process with ``django.test.Client`` (server
+time: middleware, view, queries, template), after a few warm-up requests, as
+a rep who sees her team's data and as an org admin. A URL that does not
+resolve yet is reported as "not available".
+
+The results go to stdout and to benchmarks/results/foundation-<vendor>.md.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from operator import itemgetter
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+TARGET_P95_MS = 100.0
+
+
+# Setup -----------------------------------------------------------------------------
+
+
+def configure(database_url: str | None) -> dict:
+    """Point Kizuna at a fresh database and set Django up; returns what to clean up."""
+    data_dir = tempfile.mkdtemp(prefix="kizuna-bench-")
+    os.environ["KIZUNA_DATA_DIR"] = data_dir
+    os.environ.setdefault("KIZUNA_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "kizuna.settings"
+    cleanup: dict = {"data_dir": data_dir}
+    if database_url:
+        parts = urlsplit(database_url)
+        name = parts.path.strip("/") or "kizuna_bench"
+        bench_url = urlunsplit(parts._replace(path=f"/{name}"))
+        admin_url = urlunsplit(parts._replace(path="/postgres"))
+        import psycopg
+
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        os.environ["KIZUNA_DATABASE_URL"] = bench_url
+        cleanup |= {"admin_url": admin_url, "database": name}
+    else:
+        os.environ.pop("KIZUNA_DATABASE_URL", None)
+    import django
+
+    django.setup()
+    return cleanup
+
+
+def teardown(cleanup: dict, keep: bool = False) -> None:
+    from django.db import connections
+
+    connections.close_all()
+    if cleanup.get("database") and not keep:
+        import psycopg
+
+        with psycopg.connect(cleanup["admin_url"], autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{cleanup["database"]}" WITH (FORCE)')
+    if not keep:
+        shutil.rmtree(cleanup["data_dir"], ignore_errors=True)
+
+
+# Fast writers -----------------------------------------------------------------------
+
+
+class _Writer:
+    """Writes generator rows as tuples, bypassing model instances."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.raw = connection.connection
+        self._plans: dict = {}
+
+    def _plan(self, model, row):
+        from django.db import models
+
+        plan = self._plans.get(model)
+        if plan is None:
+            fields = [f for f in model._meta.concrete_fields if f.attname in row]
+            datetimes = [f.attname for f in fields if isinstance(f, models.DateTimeField)]
+            jsons = [f.attname for f in fields if isinstance(f, models.JSONField)]
+            columns = [f.column for f in fields]
+            getter = itemgetter(*[f.attname for f in fields])
+            plan = self._plans[model] = (columns, datetimes, jsons, getter)
+        return plan
+
+    def tuples(self, model, rows, naive_datetimes: bool):
+        columns, datetimes, jsons, getter = self._plan(model, rows[0])
+        dumps = json.dumps
+        for row in rows:
+            for name in jsons:
+                row[name] = dumps(row[name])
+            if naive_datetimes:
+                # Django stores UTC on SQLite as "YYYY-MM-DD HH:MM:SS[.ffffff]".
+                for name in datetimes:
+                    value = row[name]
+                    if value is not None:
+                        row[name] = str(value.replace(tzinfo=None))
+        return columns, map(getter, rows)
+
+
+class SqliteWriter(_Writer):
+    def drop_indexes(self, tables: list[str]) -> None:
+        """Drop secondary indexes and triggers; ``restore`` puts them back."""
+        self.saved: list[tuple[str, str, str]] = []
+        for table in tables:
+            for kind, name, sql in self.raw.execute(
+                "SELECT type, name, sql FROM sqlite_master "
+                "WHERE tbl_name = ? AND type IN ('index', 'trigger') AND sql IS NOT NULL",
+                [table],
+            ).fetchall():
+                self.saved.append((kind, name, sql))
+        for kind, name, _sql in self.saved:
+            self.raw.execute(f'DROP {kind.upper()} "{name}"')
+
+    def write(self, model, rows) -> None:
+        if not rows:
+            return
+        columns, data = self.tuples(model, rows, naive_datetimes=True)
+        table = model._meta.db_table
+        sql = (
+            f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})'
+        )
+        self.raw.executemany(sql, data)
+
+    def restore(self, fts_tables: list[str]) -> None:
+        for kind, _name, sql in self.saved:
+            if kind == "index":
+                self.raw.execute(sql)
+        for table in fts_tables:
+            self.raw.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES('rebuild')")
+        for kind, _name, sql in self.saved:
+            if kind == "trigger":
+                self.raw.execute(sql)
+
+
+class PostgresWriter(_Writer):
+    def drop_indexes(self, tables: list[str]) -> None:
+        self.saved = []
+        with self.raw.cursor() as cur:
+            for table in tables:
+                cur.execute(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s "
+                    "AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+                    [table],
+                )
+                self.saved.extend(cur.fetchall())
+            for name, _sql in self.saved:
+                cur.execute(f'DROP INDEX "{name}"')
+
+    def write(self, model, rows) -> None:
+        if not rows:
+            return
+        columns, data = self.tuples(model, rows, naive_datetimes=False)
+        table = model._meta.db_table
+        sql = f'COPY "{table}" ({", ".join(columns)}) FROM STDIN'
+        with self.raw.cursor() as cur, cur.copy(sql) as copy:
+            for values in data:
+                copy.write_row(values)
+
+    def restore(self, fts_tables: list[str]) -> None:
+        with self.raw.cursor() as cur:
+            cur.execute("SET maintenance_work_mem = '512MB'")
+            for _name, sql in self.saved:
+                cur.execute(sql)
+
+
+# Seeding ---------------------------------------------------------------------------------
+
+
+@dataclass
+class SeedResult:
+    vendor: str
+    tables: dict[str, list[float]] = field(default_factory=dict)  # table → [rows, seconds]
+    index_seconds: float = 0.0
+    total_rows: int = 0
+    total_seconds: float = 0.0
+    baseline_rows: int = 0
+    baseline_seconds: float = 0.0
+    org: object = None
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.total_rows / self.total_seconds if self.total_seconds else 0.0
+
+    @property
+    def baseline_rows_per_second(self) -> float:
+        return self.baseline_rows / self.baseline_seconds if self.baseline_seconds else 0.0
+
+
+def seed(
+    *,
+    companies: int,
+    contacts: int,
+    activities: int,
+    leads: int | None = None,
+    teams: int = 10,
+    users: int = 200,
+    baseline_rows: int = 50_000,
+    random_seed: int = 7,
+) -> SeedResult:
+    """Create the org, write the customers fast, then the bulk_create baseline."""
+    from django.db import connection, transaction
+
+    from kizuna.activities.models import Activity
+    from kizuna.core.models import Tag
+    from kizuna.demo import generate as g
+
+    leads = contacts // 10 if leads is None else leads
+    vendor = connection.vendor
+    result = SeedResult(vendor=vendor)
+    with transaction.atomic():
+        g.create_reference_data(org_name="Kizuna bench")
+        org = g.create_scaled_org(teams=teams, users=users, password="kizuna-bench")
+    result.org = org
+    tag_ids = sorted(Tag.objects.filter(name__in=g.DEMO_TAGS).values_list("id", flat=True))
+    gen = g.Generator(
+        org, seed=random_seed, korean_share=0.1, tag_ids=tag_ids, custom=g.CustomValues()
+    )
+    ids = g.first_ids()
+    connection.ensure_connection()
+    writer = (PostgresWriter if vendor == "postgresql" else SqliteWriter)(connection)
+    tables = [m._meta.db_table for m in g.TABLE_ORDER]
+    searchable = [m._meta.db_table for m in g.ID_TABLES]
+
+    def load(batches) -> None:
+        for batch in batches:
+            for model, rows in batch.items():
+                started = time.perf_counter()
+                writer.write(model, rows)
+                spent = time.perf_counter() - started
+                entry = result.tables.setdefault(model._meta.db_table, [0, 0.0])
+                entry[0] += len(rows)
+                entry[1] += spent
+
+    started = time.perf_counter()
+    with transaction.atomic():
+        writer.drop_indexes(tables)
+        steps = [
+            (g.Company, gen.company_batches(companies, ids[g.Company])),
+            (g.Contact, gen.contact_batches(contacts, ids[g.Contact])),
+            (g.Lead, gen.lead_batches(leads, ids[g.Lead])),
+            (g.Activity, gen.activity_batches(activities, ids[g.Activity])),
+        ]
+        for model, batches in steps:
+            # Generating the rows counts toward the table that drives them.
+            t0 = time.perf_counter()
+            written_before = sum(s for _r, s in result.tables.values())
+            load(batches)
+            written = sum(s for _r, s in result.tables.values()) - written_before
+            entry = result.tables.setdefault(model._meta.db_table, [0, 0.0])
+            entry[1] += time.perf_counter() - t0 - written
+        t0 = time.perf_counter()
+        writer.restore(searchable)
+        g.reset_sequences(g.ID_TABLES)
+        result.index_seconds = time.perf_counter() - t0
+    result.total_seconds = time.perf_counter() - started
+    result.total_rows = int(sum(r for r, _s in result.tables.values()))
+
+    # Baseline: the same kind of rows through the ORM, indexes in place.
+    if baseline_rows:
+        first = Activity.objects.order_by("-id").values_list("id", flat=True).first() + 1
+        base_gen = g.Generator(org, seed=random_seed + 1, korean_share=0.1)
+        base_gen.companies, base_gen.contacts = gen.companies, gen.contacts
+        base_gen.contacts_by_company, base_gen.lead_refs = gen.contacts_by_company, gen.lead_refs
+        t0 = time.perf_counter()
+        with transaction.atomic():
+            for batch in base_gen.activity_batches(baseline_rows, first, batch=10_000):
+                Activity.objects.bulk_create(
+                    (Activity(**row) for row in batch[Activity]), batch_size=2000
+                )
+        result.baseline_seconds = time.perf_counter() - t0
+        result.baseline_rows = baseline_rows
+        with transaction.atomic():
+            Activity.objects.filter(id__gte=first).delete()
+        g.reset_sequences([Activity])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return result
+
+
+# Requests ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Timing:
+    endpoint: str
+    user: str
+    detail: str = ""
+    available: bool = True
+    note: str = ""
+    samples_ms: list[float] = field(default_factory=list)
+    queries: int | None = None
+    statuses: set[int] = field(default_factory=set)
+
+    def pct(self, p: float) -> float:
+        s = sorted(self.samples_ms)
+        return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def _endpoints(org, rep, token: str) -> list[tuple[str, str, object]]:
+    """(name, description, a function of the request number → (path, headers))."""
+    from django.db.models import Count
+    from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+
+    from kizuna.activities.models import Activity
+    from kizuna.customers.models import Company
+
+    def url_or_none(name, *args):
+        try:
+            return reverse(name, args=args)
+        except NoReverseMatch:
+            return None
+
+    mine = Company.objects.filter(owner=rep, kind="company")
+    prefecture = (
+        mine.values("prefecture").annotate(n=Count("id")).order_by("-n").first() or {}
+    ).get("prefecture", "東京都")
+    # Companies of the rep's with the longest timelines first.
+    busy = list(
+        Activity.objects.filter(company__in=mine.values("id"))
+        .values("company_id")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .values_list("company_id", flat=True)[:20]
+    ) or list(mine.values_list("id", flat=True)[:20])
+    terms = ["東洋", "商事", "佐藤", "精機"]
+    endpoints = []
+
+    base = url_or_none("customers:company_list")
+    endpoints.append(
+        (
+            "company list (prefecture + owner)",
+            f"prefecture={prefecture}&owner={rep.pk}",
+            (lambda i: (f"{base}?prefecture={prefecture}&owner={rep.pk}", {})) if base else None,
+        )
+    )
+    detail = url_or_none("customers:company_detail", 1)
+    endpoints.append(
+        (
+            "company detail + timeline",
+            f"{len(busy)} busiest companies of the rep",
+            (
+                (lambda i: (reverse("customers:company_detail", args=[busy[i % len(busy)]]), {}))
+                if detail and busy
+                else None
+            ),
+        )
+    )
+    search = url_or_none("core:search")
+    endpoints.append(
+        (
+            "global search (2 chars)",
+            "q=" + "/".join(terms),
+            (lambda i: (f"{search}?q={terms[i % len(terms)]}", {})) if search else None,
+        )
+    )
+    api_path = "/api/v1/contacts"
+    try:
+        resolve(api_path)
+        api_ok = True
+    except Resolver404:
+        api_ok = False
+    endpoints.append(
+        (
+            "API contact list",
+            "limit=50",
+            (
+                (lambda i: (f"{api_path}?limit=50", {"Authorization": f"Bearer {token}"}))
+                if api_ok
+                else None
+            ),
+        )
+    )
+    return endpoints
+
+
+def measure(*, org, requests: int, warmup: int = 5) -> list[Timing]:
+    """Time every endpoint as the rep and as the admin."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from kizuna.iam.services import token_create
+
+    timings = []
+    for label, user in [("rep", org.rep), ("admin", org.admin)]:
+        _token, key = token_create(user=user, name="bench")
+        client = Client(raise_request_exception=False)
+        client.force_login(user)
+        for name, detail, make in _endpoints(org, org.rep, key):
+            timing = Timing(name, label, detail)
+            timings.append(timing)
+            if make is None:
+                timing.available = False
+                timing.note = "not available (URL does not resolve)"
+                continue
+            for i in range(warmup):
+                path, headers = make(i)
+                client.get(path, headers=headers)
+            path, headers = make(0)
+            with CaptureQueriesContext(connection) as ctx:
+                response = client.get(path, headers=headers)
+            timing.queries = len(ctx.captured_queries)
+            if response.status_code == 404 and name.startswith("API"):
+                timing.available = False
+                timing.note = "not available (404)"
+                continue
+            for i in range(requests):
+                path, headers = make(i)
+                t0 = time.perf_counter()
+                response = client.get(path, headers=headers)
+                timing.samples_ms.append((time.perf_counter() - t0) * 1000)
+                timing.statuses.add(response.status_code)
+            if timing.statuses != {200}:
+                timing.note = "status " + ", ".join(map(str, sorted(timing.statuses)))
+    return timings
+
+
+# Report -----------------------------------------------------------------------------------
+
+
+def report(result: SeedResult, timings: list[Timing], sizes: dict) -> str:
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            db_version = "PostgreSQL " + cursor.fetchone()[0]
+    else:
+        import sqlite3
+
+        db_version = "SQLite " + sqlite3.sqlite_version
+    lines = [
+        f"# Foundation benchmark — {db_version}",
+        "",
+        f"{time.strftime('%Y-%m-%d %H:%M')}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs. Requested: {sizes}.",
+        "",
+        "## Seeding (generate + write, one transaction per step)",
+        "",
+        "| table | rows | seconds | rows/s |",
+        "|---|---:|---:|---:|",
+    ]
+    for table, (rows, seconds) in result.tables.items():
+        rate = rows / seconds if seconds else 0
+        lines.append(f"| {table} | {int(rows):,} | {seconds:.1f} | {rate:,.0f} |")
+    lines += [
+        f"| indexes + search index rebuild | | {result.index_seconds:.1f} | |",
+        f"| **all** | **{result.total_rows:,}** | **{result.total_seconds:.1f}** | "
+        f"**{result.rows_per_second:,.0f}** |",
+        "",
+    ]
+    if result.baseline_rows:
+        lines += [
+            f"Baseline, same run: Django `bulk_create` of {result.baseline_rows:,} activities "
+            f"(indexes and triggers in place): {result.baseline_seconds:.1f} s, "
+            f"{result.baseline_rows_per_second:,.0f} rows/s. Fast path / baseline: "
+            f"**{result.rows_per_second / result.baseline_rows_per_second:.1f}×** overall, "
+            + (
+                f"{_rate(result, 'activities_activity') / result.baseline_rows_per_second:.1f}× "
+                "for activities alone."
+            ),
+            "",
+        ]
+    lines += [
+        "## Requests (server time in-process, ms)",
+        "",
+        "| request | user | p50 | p95 | max | SQL queries | target p95 < 100 ms |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for t in timings:
+        if not t.available or not t.samples_ms:
+            lines.append(f"| {t.endpoint} | {t.user} | – | – | – | – | {t.note} |")
+            continue
+        p95 = t.pct(95)
+        verdict = "ok" if p95 < TARGET_P95_MS else "**missed**"
+        if t.note:
+            verdict += f" ({t.note})"
+        lines.append(
+            f"| {t.endpoint} | {t.user} | {t.pct(50):.1f} | {p95:.1f} | "
+            f"{max(t.samples_ms):.1f} | {t.queries} | {verdict} |"
+        )
+    details = sorted({(t.endpoint, t.detail) for t in timings if t.detail})
+    lines += ["", "Parameters: " + "; ".join(f"{e}: {d}" for e, d in details), ""]
+    return "\n".join(lines)
+
+
+def _rate(result: SeedResult, table: str) -> float:
+    rows, seconds = result.tables.get(table, (0, 0))
+    return rows / seconds if seconds else 0.0
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default="", help="PostgreSQL URL (default: SQLite)")
+    parser.add_argument("--companies", type=int, default=100_000)
+    parser.add_argument("--contacts", type=int, default=500_000)
+    parser.add_argument("--activities", type=int, default=1_000_000)
+    parser.add_argument("--leads", type=int, default=None, help="default: contacts / 10")
+    parser.add_argument("--teams", type=int, default=10)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--baseline", type=int, default=50_000, help="bulk_create rows")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--output", default="", help="Markdown file (default: results/)")
+    args = parser.parse_args(argv)
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    cleanup = configure(args.database_url or None)
+    try:
+        from django.core.management import call_command
+        from django.db import connection
+
+        call_command("migrate", interactive=False, verbosity=0)
+        print(f"Seeding on {connection.vendor} …", flush=True)
+        result = seed(
+            companies=args.companies,
+            contacts=args.contacts,
+            activities=args.activities,
+            leads=args.leads,
+            teams=args.teams,
+            users=args.users,
+            baseline_rows=args.baseline,
+        )
+        print(f"  {result.total_rows:,} rows in {result.total_seconds:.1f} s", flush=True)
+        print("Measuring requests …", flush=True)
+        timings = measure(org=result.org, requests=args.requests)
+        sizes = {
+            "companies": args.companies,
+            "contacts": args.contacts,
+            "activities": args.activities,
+            "users": args.users,
+            "teams": args.teams,
+            "requests": args.requests,
+        }
+        text = report(result, timings, sizes)
+        print()
+        print(text)
+        output = Path(args.output) if args.output else None
+        if output is None:
+            RESULTS_DIR.mkdir(exist_ok=True)
+            output = RESULTS_DIR / f"foundation-{connection.vendor}.md"
+        output.write_text(text + "\n")
+        print(f"Written to {output}")
+        if args.keep:
+            print(f"Kept: KIZUNA_DATA_DIR={cleanup['data_dir']} {cleanup.get('database', '')}")
+    finally:
+        teardown(cleanup, keep=args.keep)
+
+
+if __name__ == "__main__":
+    main()

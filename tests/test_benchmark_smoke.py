@@ -1,0 +1,46 @@
+"""Runs benchmarks/foundation.py at toy size so that it cannot rot."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from kizuna.activities.models import Activity
+from kizuna.core.validators import validate_corporate_number
+from kizuna.customers.models import Company, Contact
+from kizuna.customers.selectors import company_list
+
+PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "foundation.py"
+
+
+@pytest.fixture(scope="module")
+def foundation():
+    spec = importlib.util.spec_from_file_location("foundation_benchmark", PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.django_db
+def test_seed_and_measure_at_toy_size(foundation, settings):
+    settings.ALLOWED_HOSTS = ["testserver"]
+    result = foundation.seed(
+        companies=200, contacts=400, activities=1000, teams=3, users=12, baseline_rows=100
+    )
+    assert Company.objects.count() == 200
+    assert Contact.objects.count() == 400
+    assert Activity.objects.count() == 1000  # the baseline rows are deleted again
+    assert result.total_rows > 1600 and result.rows_per_second > 0
+    assert result.baseline_rows_per_second > 0
+    company = Company.objects.exclude(corporate_number="").first()
+    validate_corporate_number(company.corporate_number)
+    # The search index was rebuilt after the load, and new writes still reach it.
+    assert company in company_list(user=result.org.admin, filters={"q": company.name_key[:2]})
+
+    timings = foundation.measure(org=result.org, requests=3, warmup=1)
+    assert {t.user for t in timings} == {"rep", "admin"}
+    assert len(timings) == 8
+    for timing in timings:
+        assert timing.samples_ms or not timing.available
+    text = foundation.report(result, timings, {"companies": 200})
+    assert "| company list (prefecture + owner) | rep |" in text
