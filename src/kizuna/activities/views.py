@@ -101,7 +101,11 @@ def _back_url(about_key, about) -> str:
 @require_http_methods(["GET", "POST"])
 def activity_create(request):
     about_key, about = _about_from_query(request)
-    initial = {"kind": request.GET.get("kind") or Activity.Kind.CALL}
+    initial = {
+        "kind": request.GET.get("kind") or Activity.Kind.CALL,
+        "owner": request.user.pk,
+        "team": request.user.team_id,
+    }
     if about is not None:
         initial[about_key] = about.pk
         if about_key == "contact" and about.company_id:
