@@ -182,6 +182,9 @@ class PostgresWriter(_Writer):
 
     def restore(self, fts_tables: list[str]) -> None:
         with self.raw.cursor() as cur:
+            # Run the deferred foreign key checks now: PostgreSQL does not
+            # create an index while trigger events are pending.
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cur.execute("SET maintenance_work_mem = '512MB'")
             for _name, sql in self.saved:
                 cur.execute(sql)
