@@ -225,6 +225,7 @@ def test_csv_export_honours_access_neutralises_formulas_and_is_audited(rep_clien
     assert data.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(data.lstrip("\ufeff"))))
     assert len(rows) == 2
+    assert "Corporate number" in rows[0]  # export-only columns are in the file
     assert rows[1][0].startswith("'=")
     assert "見えない会社" not in data
     entry = AuditEntry.objects.get(action="export")

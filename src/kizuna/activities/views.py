@@ -44,10 +44,10 @@ def activity_columns() -> list[Column]:
             lambda a: reverse("activities:activity_detail", args=[a.pk]),
         ),
         Column("about", _("About"), about, about_url),
-        Column("company", _("Company"), lambda a: a.company, optional=True),
+        Column("company", _("Company"), lambda a: a.company, optional=True, listed=False),
         Column("owner", _("Owner"), lambda a: a.owner, optional=True),
         Column("status", _("Task"), status),
-        Column("body", _("Details"), lambda a: a.body, optional=True),
+        Column("body", _("Details"), lambda a: a.body, optional=True, listed=False),
         *custom_field_columns("activity"),
     ]
 

@@ -16,6 +16,8 @@ class Column:
     sort: str | None = None
     # Hidden on phone-width screens.
     optional: bool = False
+    # Shown in the HTML list; every column goes into exports.
+    listed: bool = True
 
 
 def custom_field_columns(object_type: str, users: dict | None = None) -> list[Column]:
@@ -29,7 +31,8 @@ def custom_field_columns(object_type: str, users: dict | None = None) -> list[Co
             key=f"cf_{d.key}",
             label=d.display_label(),
             value=value(d),
-            optional=not d.show_in_list,
+            optional=True,
+            listed=d.show_in_list,
         )
         for d in customfields.definitions(object_type)
     ]

@@ -44,6 +44,7 @@ def list_page(
             bom=request.GET.get("bom", "1") == "1",
         )
     page = paginate(request, queryset)
+    columns = [c for c in columns if c.listed]
     rows = [
         (
             obj,

@@ -42,7 +42,7 @@ def _next_action(obj) -> str:
 def company_columns() -> list[Column]:
     return [
         Column("name", _("Name"), lambda c: c.name, _url("customers:company_detail"), "name"),
-        Column("name_reading", _("Reading"), lambda c: c.name_reading, optional=True),
+        Column("name_reading", _("Reading"), lambda c: c.name_reading, optional=True, listed=False),
         Column("kind", _("Kind"), lambda c: c.get_kind_display(), optional=True),
         Column(
             "parent",
@@ -52,19 +52,24 @@ def company_columns() -> list[Column]:
             optional=True,
         ),
         Column("prefecture", _("Prefecture / province"), lambda c: c.prefecture, sort="prefecture"),
-        Column("city", _("City"), lambda c: c.city, optional=True),
+        Column("city", _("City"), lambda c: c.city, optional=True, listed=False),
         Column("industry", _("Industry"), lambda c: c.get_industry_display(), optional=True),
         Column(
-            "corporate_number", _("Corporate number"), lambda c: c.corporate_number, optional=True
+            "corporate_number",
+            _("Corporate number"),
+            lambda c: c.corporate_number,
+            optional=True,
+            listed=False,
         ),
         Column(
             "phone",
             _("Main phone"),
             lambda c: format_phone(c.phone) if c.phone else "",
             optional=True,
+            listed=False,
         ),
         Column("owner", _("Owner"), lambda c: c.owner),
-        Column("team", _("Team"), lambda c: c.team, optional=True),
+        Column("team", _("Team"), lambda c: c.team, optional=True, listed=False),
         Column("next_action", _("Next action"), _next_action, optional=True),
         *custom_field_columns("company"),
     ]
@@ -73,7 +78,7 @@ def company_columns() -> list[Column]:
 def contact_columns() -> list[Column]:
     return [
         Column("name", _("Name"), lambda c: c.full_name, _url("customers:contact_detail"), "name"),
-        Column("reading", _("Reading"), lambda c: c.reading, optional=True),
+        Column("reading", _("Reading"), lambda c: c.reading, optional=True, listed=False),
         Column(
             "company",
             _("Company"),
@@ -102,11 +107,15 @@ def lead_columns() -> list[Column]:
         ),
         Column("company_name", _("Company"), lambda lead: lead.company_name),
         Column("channel", _("Channel"), lambda lead: lead.get_channel_display()),
-        Column("campaign", _("Campaign"), lambda lead: lead.campaign, optional=True),
+        Column("campaign", _("Campaign"), lambda lead: lead.campaign, optional=True, listed=False),
         Column("status", _("Status"), lambda lead: lead.get_status_display()),
         Column("email", _("E-mail"), lambda lead: lead.email, optional=True),
         Column(
-            "prefecture", _("Prefecture / province"), lambda lead: lead.prefecture, optional=True
+            "prefecture",
+            _("Prefecture / province"),
+            lambda lead: lead.prefecture,
+            optional=True,
+            listed=False,
         ),
         Column("owner", _("Owner"), lambda lead: lead.owner, optional=True),
         Column(

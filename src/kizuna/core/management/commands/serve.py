@@ -18,11 +18,11 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, threads: int, no_migrate: bool, **options):
         import waitress
 
-        from kizuna.wsgi import application
-
         if not no_migrate:
             call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
+        from kizuna.wsgi import application
+
         shown = f"[{host}]" if ":" in host else host
         self.stdout.write(self.style.SUCCESS(f"Kizuna is running at http://{shown}:{port}/"))
         self.stdout.write("Press Ctrl+C to stop.")
