@@ -6,6 +6,8 @@ caught by the schema and a rule broken in a service the same way::
     {"detail": [{"loc": ["body", "name"], "msg": "...", "type": "validation_error"}]}
 """
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
@@ -28,7 +30,7 @@ def field_errors(exc: DjangoValidationError, source: str = "body") -> list[dict]
     """A Django ValidationError as ninja's list of errors; ``a.b`` keys become nested locs."""
     if not hasattr(exc, "error_dict"):
         return [{"loc": [source], "msg": m, "type": "validation_error"} for m in exc.messages]
-    errors = []
+    errors: list[dict[str, Any]] = []
     for field, messages in exc.message_dict.items():
         loc = [source] if field == "__all__" else [source, *field.split(".")]
         errors.extend({"loc": loc, "msg": m, "type": "validation_error"} for m in messages)

@@ -455,7 +455,7 @@ def first_ids() -> dict[type[models.Model], int]:
     """The next free id of the tables whose ids the generator assigns."""
     result = {}
     for model in ID_TABLES:
-        top = model.objects.aggregate(m=models.Max("id"))["m"] or 0
+        top = model._default_manager.aggregate(m=models.Max("id"))["m"] or 0
         result[model] = top + 1
     return result
 
@@ -1009,10 +1009,13 @@ class Generator:
                 region = "kansai" if prefecture in N.KANSAI else "east"
             owner_id, team_id = self._owner(region)
             created = self._past(540, 0)
-            converted = status == "converted" and existing is not None
+            converted_company_id = existing.id if existing is not None else None
+            converted = status == "converted" and converted_company_id is not None
             contact_id = None
-            if converted:
-                candidates = self.contacts_by_company.get(existing.id) or [None]
+            if converted and converted_company_id is not None:
+                candidates: list[int | None] = [
+                    *self.contacts_by_company.get(converted_company_id, [])
+                ] or [None]
                 contact_id = self._choice(candidates)
             mail_domain = self._choice(["gmail.com", "example.co.jp", "example.com"])
             phone = self._mobile(kr) if self._random() < 0.7 else ""
@@ -1044,7 +1047,7 @@ class Generator:
                 "converted_at": created + datetime.timedelta(days=self._randint(3, 40))
                 if converted
                 else None,
-                "converted_company_id": existing.id if converted else None,
+                "converted_company_id": converted_company_id if converted else None,
                 "converted_contact_id": contact_id,
                 "converted_by_id": owner_id if converted else None,
                 "owner_id": owner_id,
@@ -1203,7 +1206,7 @@ def write_with_orm(batch: Batch, counts: dict[str, int] | None = None) -> None:
         for model, rows in batch.items():
             if not rows:
                 continue
-            model.objects.bulk_create((model(**row) for row in rows), batch_size=2000)
+            model._default_manager.bulk_create((model(**row) for row in rows), batch_size=2000)
             if counts is not None:
                 key = model._meta.db_table
                 counts[key] = counts.get(key, 0) + len(rows)
