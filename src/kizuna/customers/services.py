@@ -181,7 +181,7 @@ def company_update(
     if company.parent_id != old_parent_id and company.parent is not None:
         records.require_visible(actor, company.parent, "parent")
         if company.parent.path.startswith(old_path):
-            errors["parent"] = [_("A company cannot be placed under itself or its own part.")]
+            errors["parent"] = [_("A company cannot be placed under itself or one of its divisions or sites.")]
     errors |= _set_ownership(company, actor, owner, team)
     errors |= _prepare_company(company)
     errors |= records.clean_custom_fields(company, custom_fields)
@@ -425,7 +425,7 @@ def lead_create(
     lead = Lead()
     records.assign_fields(lead, fields, LEAD_FIELDS)
     if lead.status == Lead.Status.CONVERTED:
-        raise ValidationError({"status": _("Convert a lead with the convert action.")})
+        raise ValidationError({"status": _("A lead becomes converted only through the Convert button or API call.")})
     errors = _set_ownership(lead, actor, owner, team)
     errors |= _prepare_lead(lead)
     errors |= records.clean_custom_fields(lead, custom_fields or {})
@@ -455,7 +455,7 @@ def lead_update(
     old_status = lead.status
     records.assign_fields(lead, fields, LEAD_FIELDS)
     if lead.status != old_status and Lead.Status.CONVERTED in (lead.status, old_status):
-        raise ValidationError({"status": _("Convert a lead with the convert action.")})
+        raise ValidationError({"status": _("A lead becomes converted only through the Convert button or API call.")})
     errors = _set_ownership(lead, actor, owner, team)
     errors |= _prepare_lead(lead)
     errors |= records.clean_custom_fields(lead, custom_fields)
