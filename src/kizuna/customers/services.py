@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kizuna.core import audit, records
 from kizuna.core.models import AuditEntry, OrgSettings
@@ -81,6 +82,7 @@ LEAD_FIELDS = [
     "next_action_due",
 ]
 OWNERSHIP = ["owner", "team"]
+CONVERT_ONLY = gettext_lazy("A lead becomes converted only through the Convert button or API call.")
 
 
 def _region() -> str:
@@ -181,7 +183,9 @@ def company_update(
     if company.parent_id != old_parent_id and company.parent is not None:
         records.require_visible(actor, company.parent, "parent")
         if company.parent.path.startswith(old_path):
-            errors["parent"] = [_("A company cannot be placed under itself or one of its divisions or sites.")]
+            errors["parent"] = [
+                _("A company cannot be placed under itself or one of its divisions or sites.")
+            ]
     errors |= _set_ownership(company, actor, owner, team)
     errors |= _prepare_company(company)
     errors |= records.clean_custom_fields(company, custom_fields)
@@ -425,7 +429,7 @@ def lead_create(
     lead = Lead()
     records.assign_fields(lead, fields, LEAD_FIELDS)
     if lead.status == Lead.Status.CONVERTED:
-        raise ValidationError({"status": _("A lead becomes converted only through the Convert button or API call.")})
+        raise ValidationError({"status": CONVERT_ONLY})
     errors = _set_ownership(lead, actor, owner, team)
     errors |= _prepare_lead(lead)
     errors |= records.clean_custom_fields(lead, custom_fields or {})
@@ -455,7 +459,7 @@ def lead_update(
     old_status = lead.status
     records.assign_fields(lead, fields, LEAD_FIELDS)
     if lead.status != old_status and Lead.Status.CONVERTED in (lead.status, old_status):
-        raise ValidationError({"status": _("A lead becomes converted only through the Convert button or API call.")})
+        raise ValidationError({"status": CONVERT_ONLY})
     errors = _set_ownership(lead, actor, owner, team)
     errors |= _prepare_lead(lead)
     errors |= records.clean_custom_fields(lead, custom_fields)

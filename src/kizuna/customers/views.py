@@ -1,3 +1,7 @@
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -5,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kizuna.activities.models import Activity
@@ -24,7 +29,6 @@ from kizuna.customers.forms import (
     LeadFilterForm,
     LeadForm,
 )
-from kizuna.customers.models import Company
 from kizuna.iam.selectors import team_list, user_list
 
 
@@ -269,27 +273,68 @@ def lead_detail(request, pk):
 # Create and edit ---------------------------------------------------------
 
 
-def _form_view(request, *, form_class, instance, create, update, key, detail, title, back):
+@dataclass(frozen=True)
+class RecordKind:
+    form: type
+    detail: Callable[..., Any]
+    create: Callable[..., Any]
+    update: Callable[..., Any]
+    delete: Callable[..., Any] | None
+    new_title: Any
+
+
+RECORD_KINDS = {
+    "company": RecordKind(
+        CompanyForm,
+        selectors.company_detail,
+        services.company_create,
+        services.company_update,
+        services.company_delete,
+        gettext_lazy("New company"),
+    ),
+    "contact": RecordKind(
+        ContactForm,
+        selectors.contact_detail,
+        services.contact_create,
+        services.contact_update,
+        services.contact_delete,
+        gettext_lazy("New contact"),
+    ),
+    "lead": RecordKind(
+        LeadForm,
+        selectors.lead_detail,
+        services.lead_create,
+        services.lead_update,
+        services.lead_delete,
+        gettext_lazy("New lead"),
+    ),
+}
+
+
+def _record_form(request, object_type: str, instance):
+    kind = RECORD_KINDS[object_type]
     data = request.POST if request.method == "POST" else None
     initial = {k: v for k, v in request.GET.items() if k in ("parent", "company", "kind")}
     if instance is None:
         initial.update(owner=request.user.pk, team=request.user.team_id)
-    form = form_class(data, instance=instance, initial=initial)
-    if instance is None:
+        title = str(kind.new_title)
+        back = reverse(f"customers:{object_type}_list")
 
         def save(kwargs):
-            return create(actor=request.user, **kwargs)
+            return kind.create(actor=request.user, **kwargs)
     else:
         ui.require_edit(request, instance)
+        title = _("Edit %(name)s") % {"name": instance}
+        back = reverse(f"customers:{object_type}_detail", args=[instance.pk])
 
         def save(kwargs):
-            return update(actor=request.user, **{key: instance}, **kwargs)
+            return kind.update(actor=request.user, **{object_type: instance}, **kwargs)
 
     return ui.record_form_page(
         request,
-        form=form,
+        form=kind.form(data, instance=instance, initial=initial),
         save=save,
-        success_url=lambda obj: reverse(detail, args=[obj.pk]),
+        success_url=lambda obj: reverse(f"customers:{object_type}_detail", args=[obj.pk]),
         template="core/record_form.html",
         context={
             "title": title,
@@ -302,101 +347,15 @@ def _form_view(request, *, form_class, instance, create, update, key, detail, ti
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def company_create(request):
-    return _form_view(
-        request,
-        form_class=CompanyForm,
-        instance=None,
-        create=services.company_create,
-        update=None,
-        key="company",
-        detail="customers:company_detail",
-        title=_("New company"),
-        back=reverse("customers:company_list"),
-    )
+def record_create(request, object_type):
+    return _record_form(request, object_type, None)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def company_edit(request, pk):
-    company = selectors.company_detail(user=request.user, pk=pk)
-    return _form_view(
-        request,
-        form_class=CompanyForm,
-        instance=company,
-        create=None,
-        update=services.company_update,
-        key="company",
-        detail="customers:company_detail",
-        title=_("Edit %(name)s") % {"name": company},
-        back=company_url(company),
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def contact_create(request):
-    return _form_view(
-        request,
-        form_class=ContactForm,
-        instance=None,
-        create=services.contact_create,
-        update=None,
-        key="contact",
-        detail="customers:contact_detail",
-        title=_("New contact"),
-        back=reverse("customers:contact_list"),
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def contact_edit(request, pk):
-    contact = selectors.contact_detail(user=request.user, pk=pk)
-    return _form_view(
-        request,
-        form_class=ContactForm,
-        instance=contact,
-        create=None,
-        update=services.contact_update,
-        key="contact",
-        detail="customers:contact_detail",
-        title=_("Edit %(name)s") % {"name": contact},
-        back=reverse("customers:contact_detail", args=[contact.pk]),
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def lead_create(request):
-    return _form_view(
-        request,
-        form_class=LeadForm,
-        instance=None,
-        create=services.lead_create,
-        update=None,
-        key="lead",
-        detail="customers:lead_detail",
-        title=_("New lead"),
-        back=reverse("customers:lead_list"),
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def lead_edit(request, pk):
-    lead = selectors.lead_detail(user=request.user, pk=pk)
-    return _form_view(
-        request,
-        form_class=LeadForm,
-        instance=lead,
-        create=None,
-        update=services.lead_update,
-        key="lead",
-        detail="customers:lead_detail",
-        title=_("Edit %(name)s") % {"name": lead},
-        back=reverse("customers:lead_detail", args=[lead.pk]),
-    )
+def record_edit(request, object_type, pk):
+    instance = RECORD_KINDS[object_type].detail(user=request.user, pk=pk)
+    return _record_form(request, object_type, instance)
 
 
 @login_required
@@ -420,40 +379,27 @@ def lead_convert(request, pk):
     return redirect("customers:contact_detail", pk=result.contact.pk)
 
 
-def company_url(company: Company) -> str:
-    return reverse("customers:company_detail", args=[company.pk])
-
-
 # Delete, history, pickers ------------------------------------------------
 
 
 @login_required
 @require_POST
 def record_delete(request, object_type, pk):
-    spec = {
-        "company": (selectors.company_detail, services.company_delete, "customers:company_list"),
-        "contact": (selectors.contact_detail, services.contact_delete, "customers:contact_list"),
-    }
-    detail, delete, back = spec[object_type]
-    obj = detail(user=request.user, pk=pk)
+    kind = RECORD_KINDS[object_type]
+    obj = kind.detail(user=request.user, pk=pk)
     ui.require_edit(request, obj)
     try:
-        delete(actor=request.user, **{object_type: obj})
+        kind.delete(actor=request.user, **{object_type: obj})
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(f"customers:{object_type}_detail", pk=pk)
     messages.success(request, _("Deleted %(name)s.") % {"name": obj})
-    return redirect(back)
+    return redirect(f"customers:{object_type}_list")
 
 
 @login_required
 def record_history(request, object_type, pk):
-    detail = {
-        "company": selectors.company_detail,
-        "contact": selectors.contact_detail,
-        "lead": selectors.lead_detail,
-    }[object_type]
-    obj = detail(user=request.user, pk=pk)
+    obj = RECORD_KINDS[object_type].detail(user=request.user, pk=pk)
     return ui.history_page(
         request, obj, back_url=reverse(f"customers:{object_type}_detail", args=[pk])
     )
