@@ -264,3 +264,17 @@ def test_lead_convert_from_the_page(rep_client, org):
     response = rep_client.post(reverse("customers:lead_convert", args=[lead.pk]))
     assert response["Location"] == reverse("customers:contact_detail", args=[contact.pk])
     assert Contact.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_delete_refuses_a_company_with_people_and_audits_a_deleted_contact(rep_client, org):
+    company = company_create(actor=org.rep, name="削除テスト")
+    contact = contact_create(actor=org.rep, family_name="削除", company=company)
+    response = rep_client.post(reverse("customers:company_delete", args=[company.pk]))
+    assert response["Location"] == reverse("customers:company_detail", args=[company.pk])
+    assert Company.objects.filter(pk=company.pk).exists()
+    rep_client.post(reverse("customers:contact_delete", args=[contact.pk]))
+    assert not Contact.objects.exists()
+    assert AuditEntry.objects.filter(action="delete", object_type="contact").exists()
+    response = rep_client.post(reverse("customers:company_delete", args=[company.pk]))
+    assert response["Location"] == reverse("customers:company_list")
