@@ -105,7 +105,9 @@ TEMPLATES = [
 
 DATABASE_URL = os.environ.get("KIZUNA_DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["TEST"] = {"NAME": os.environ.get("KIZUNA_TEST_DATABASE_NAME")}
 else:
@@ -113,6 +115,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(DATA_DIR / "kizuna.sqlite3"),
+            # Keep connections per server thread; opening one runs the PRAGMAs.
+            "CONN_MAX_AGE": 600,
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 # WAL lets readers work while one writer writes; IMMEDIATE takes
                 # the write lock at BEGIN so that two writers queue on
