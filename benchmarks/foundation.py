@@ -20,6 +20,10 @@ a rep who sees her team's data and as an org admin. A URL that does not
 resolve yet is reported as "not available".
 
 The results go to stdout and to benchmarks/results/foundation-<vendor>.md.
+
+To iterate on a query, seed once with ``--keep`` and then measure the kept
+database again with ``--reuse DATA_DIR`` (PostgreSQL: ``--reuse pg`` and the
+same URL), optionally ``--only "API"`` to time one kind of request.
 """
 
 import argparse
@@ -42,9 +46,16 @@ TARGET_P95_MS = 100.0
 # Setup -----------------------------------------------------------------------------
 
 
-def configure(database_url: str | None) -> dict:
-    """Point Kizuna at a fresh database and set Django up; returns what to clean up."""
-    data_dir = tempfile.mkdtemp(prefix="kizuna-bench-")
+def configure(database_url: str | None, reuse_dir: str | None = None) -> dict:
+    """Point Kizuna at a fresh database and set Django up; returns what to clean up.
+
+    With ``reuse_dir`` (SQLite: a kept KIZUNA_DATA_DIR; PostgreSQL: any value)
+    the kept database is used as it is.
+    """
+    if reuse_dir and not database_url:
+        data_dir = reuse_dir
+    else:
+        data_dir = tempfile.mkdtemp(prefix="kizuna-bench-")
     os.environ["KIZUNA_DATA_DIR"] = data_dir
     os.environ.setdefault("KIZUNA_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
     os.environ["DJANGO_SETTINGS_MODULE"] = "kizuna.settings"
@@ -56,9 +67,10 @@ def configure(database_url: str | None) -> dict:
         admin_url = urlunsplit(parts._replace(path="/postgres"))
         import psycopg
 
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
+        if not reuse_dir:
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                conn.execute(f'CREATE DATABASE "{name}"')
         os.environ["KIZUNA_DATABASE_URL"] = bench_url
         cleanup |= {"admin_url": admin_url, "database": name}
     else:
@@ -400,7 +412,7 @@ def _endpoints(org, rep, token: str) -> list[tuple[str, str, object]]:
     return endpoints
 
 
-def measure(*, org, requests: int, warmup: int = 5) -> list[Timing]:
+def measure(*, org, requests: int, warmup: int = 5, only: str = "") -> list[Timing]:
     """Time every endpoint as the rep and as the admin."""
     from django.db import connection
     from django.test import Client
@@ -414,6 +426,8 @@ def measure(*, org, requests: int, warmup: int = 5) -> list[Timing]:
         client = Client(raise_request_exception=False)
         client.force_login(user)
         for name, detail, make in _endpoints(org, org.rep, key):
+            if only and only.lower() not in name.lower():
+                continue
             timing = Timing(name, label, detail)
             timings.append(timing)
             if make is None:
@@ -445,7 +459,7 @@ def measure(*, org, requests: int, warmup: int = 5) -> list[Timing]:
 # Report -----------------------------------------------------------------------------------
 
 
-def report(result: SeedResult, timings: list[Timing], sizes: dict) -> str:
+def report(result: SeedResult | None, timings: list[Timing], sizes: dict) -> str:
     from django.db import connection
 
     if connection.vendor == "postgresql":
@@ -462,6 +476,17 @@ def report(result: SeedResult, timings: list[Timing], sizes: dict) -> str:
         f"{time.strftime('%Y-%m-%d %H:%M')}, Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs. Requested: {sizes}.",
         "",
+    ]
+    if result is None:
+        lines += ["Reused a kept database (--reuse): not seeded in this run.", ""]
+    else:
+        lines += _seed_lines(result)
+    lines += _request_lines(timings)
+    return "\n".join(lines)
+
+
+def _seed_lines(result: SeedResult) -> list[str]:
+    lines = [
         "## Seeding (generate + write, one transaction per step)",
         "",
         "| table | rows | seconds | rows/s |",
@@ -488,7 +513,11 @@ def report(result: SeedResult, timings: list[Timing], sizes: dict) -> str:
             ),
             "",
         ]
-    lines += [
+    return lines
+
+
+def _request_lines(timings: list[Timing]) -> list[str]:
+    lines = [
         "## Requests (server time in-process, ms)",
         "",
         "| request | user | p50 | p95 | max | SQL queries | target p95 < 100 ms |",
@@ -508,7 +537,19 @@ def report(result: SeedResult, timings: list[Timing], sizes: dict) -> str:
         )
     details = sorted({(t.endpoint, t.detail) for t in timings if t.detail})
     lines += ["", "Parameters: " + "; ".join(f"{e}: {d}" for e, d in details), ""]
-    return "\n".join(lines)
+    return lines
+
+
+def kept_org():
+    """The admin and the rep of a database seeded by an earlier run."""
+    from kizuna.demo.generate import Org
+    from kizuna.iam.models import User
+
+    return Org(
+        seats=[],
+        admin=User.objects.get(username="bench-admin"),
+        rep=User.objects.get(username="bench-t0-u1"),
+    )
 
 
 def _rate(result: SeedResult, table: str) -> float:
@@ -529,28 +570,44 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--baseline", type=int, default=50_000, help="bulk_create rows")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--output", default="", help="Markdown file (default: results/)")
+    parser.add_argument(
+        "--reuse",
+        default="",
+        metavar="DATA_DIR",
+        help="measure a database kept by --keep without seeding it again (SQLite: the kept "
+        "KIZUNA_DATA_DIR; PostgreSQL: any value, the URL names the database); migrations are "
+        "applied first, the database is kept, and results go to stdout unless --output is given",
+    )
+    parser.add_argument("--only", default="", help="measure only requests whose name has this")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    cleanup = configure(args.database_url or None)
+    cleanup = configure(args.database_url or None, args.reuse or None)
+    if args.reuse:
+        args.keep = True
     try:
         from django.core.management import call_command
         from django.db import connection
 
         call_command("migrate", interactive=False, verbosity=0)
-        print(f"Seeding on {connection.vendor} …", flush=True)
-        result = seed(
-            companies=args.companies,
-            contacts=args.contacts,
-            activities=args.activities,
-            leads=args.leads,
-            teams=args.teams,
-            users=args.users,
-            baseline_rows=args.baseline,
-        )
-        print(f"  {result.total_rows:,} rows in {result.total_seconds:.1f} s", flush=True)
+        if args.reuse:
+            result = None
+            org = kept_org()
+        else:
+            print(f"Seeding on {connection.vendor} …", flush=True)
+            result = seed(
+                companies=args.companies,
+                contacts=args.contacts,
+                activities=args.activities,
+                leads=args.leads,
+                teams=args.teams,
+                users=args.users,
+                baseline_rows=args.baseline,
+            )
+            print(f"  {result.total_rows:,} rows in {result.total_seconds:.1f} s", flush=True)
+            org = result.org
         print("Measuring requests …", flush=True)
-        timings = measure(org=result.org, requests=args.requests)
+        timings = measure(org=org, requests=args.requests, only=args.only)
         sizes = {
             "companies": args.companies,
             "contacts": args.contacts,
@@ -563,11 +620,12 @@ def main(argv: list[str] | None = None) -> None:
         print()
         print(text)
         output = Path(args.output) if args.output else None
-        if output is None:
+        if output is None and not args.reuse:
             RESULTS_DIR.mkdir(exist_ok=True)
             output = RESULTS_DIR / f"foundation-{connection.vendor}.md"
-        output.write_text(text + "\n")
-        print(f"Written to {output}")
+        if output is not None:
+            output.write_text(text + "\n")
+            print(f"Written to {output}")
         if args.keep:
             print(f"Kept: KIZUNA_DATA_DIR={cleanup['data_dir']} {cleanup.get('database', '')}")
     finally:
