@@ -71,6 +71,25 @@ def paginate(queryset: QuerySet, page: PageQuery) -> dict:
     queryset = queryset.order_by("pk")
     if page.cursor:
         queryset = queryset.filter(pk__gt=decode_cursor(page.cursor))
-    items = list(queryset[: limit + 1])
+    if queryset.query.select_related:
+        items = _page_by_ids(queryset, limit + 1)
+    else:
+        items = list(queryset[: limit + 1])
     next_cursor = encode_cursor(items[limit - 1].pk) if len(items) > limit else None
     return {"items": items[:limit], "next_cursor": next_cursor}
+
+
+def _page_by_ids(queryset: QuerySet, count: int) -> list:
+    """The first ``count`` rows of ``queryset``: their ids first, then the rows.
+
+    The ids come from the filters alone, walking the primary key; with the
+    joins of ``select_related`` in the same query, SQLite may instead read and
+    sort every matching row (a rep's contact list: 600 ms instead of 10).
+    """
+    ids = list(queryset.values_list("pk", flat=True)[:count])
+    if not ids:
+        return []
+    rows = queryset.model._base_manager.filter(pk__in=ids).order_by("pk")
+    rows.query.select_related = queryset.query.select_related
+    rows._prefetch_related_lookups = queryset._prefetch_related_lookups
+    return list(rows)
