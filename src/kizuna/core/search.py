@@ -7,6 +7,7 @@ prefix match), and the words are ANDed.
 """
 
 from django.db import connection, models
+from django.db.models import BooleanField, F, Func, Subquery, Value
 from django.db.models.expressions import RawSQL
 
 from kizuna.core.text import search_words, word_grams
@@ -32,19 +33,40 @@ def _postgres_query(words: list[str]) -> str:
     return " & ".join(parts)
 
 
+class _Matches(Func):
+    """``to_tsvector('simple', search_index) @@ to_tsquery('simple', query)``: the GIN index."""
+
+    template = "to_tsvector('simple', %(expressions)s)"
+    arg_joiner = ") @@ to_tsquery('simple', "
+    output_field = BooleanField()
+
+    def __init__(self, query: str):
+        super().__init__(F("search_index"), Value(query))
+
+
+class _InArray(Func):
+    """``pk = ANY(ARRAY(subquery))``."""
+
+    template = "%(expressions)s))"
+    arg_joiner = " = ANY(ARRAY("
+    output_field = BooleanField()
+
+
 def filter_search(queryset: models.QuerySet, query: str | None) -> models.QuerySet:
     words = search_words(query)
     if not words:
         return queryset
     table = queryset.model._meta.db_table
     if connection.vendor == "postgresql":
-        return queryset.filter(
-            pk__in=RawSQL(
-                f"SELECT id FROM {table} WHERE to_tsvector('simple', search_index) "
-                "@@ to_tsquery('simple', %s)",
-                [_postgres_query(words)],
-            )
-        )
+        # The matching ids that pass the filters so far come first, from the GIN
+        # index, as an ARRAY() of their own: PostgreSQL cannot merge that into
+        # the outer query, so it never walks an ordering index instead,
+        # computing to_tsvector and the access gate for every row it passes
+        # until the page is full (seconds for a common surname sorted late). The
+        # outer query then reads just those rows by primary key, sorts and
+        # joins them.
+        matches = queryset.filter(_Matches(_postgres_query(words))).order_by().values("pk")
+        return queryset.filter(_InArray(F("pk"), Subquery(matches)))
     return queryset.filter(
         pk__in=RawSQL(
             f"SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH %s", [_sqlite_query(words)]
