@@ -59,7 +59,8 @@ def configure(database_url: str | None, reuse_dir: str | None = None) -> dict:
     os.environ["KIZUNA_DATA_DIR"] = data_dir
     os.environ.setdefault("KIZUNA_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
     os.environ["DJANGO_SETTINGS_MODULE"] = "kizuna.settings"
-    cleanup: dict = {"data_dir": data_dir}
+    # A temporary data dir next to a reused PostgreSQL database holds nothing worth keeping.
+    cleanup: dict = {"data_dir": data_dir, "scratch_dir": bool(reuse_dir and database_url)}
     if database_url:
         parts = urlsplit(database_url)
         name = parts.path.strip("/") or "kizuna_bench"
@@ -90,7 +91,7 @@ def teardown(cleanup: dict, keep: bool = False) -> None:
 
         with psycopg.connect(cleanup["admin_url"], autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{cleanup["database"]}" WITH (FORCE)')
-    if not keep:
+    if not keep or cleanup.get("scratch_dir"):
         shutil.rmtree(cleanup["data_dir"], ignore_errors=True)
 
 
@@ -627,7 +628,8 @@ def main(argv: list[str] | None = None) -> None:
             output.write_text(text + "\n")
             print(f"Written to {output}")
         if args.keep:
-            print(f"Kept: KIZUNA_DATA_DIR={cleanup['data_dir']} {cleanup.get('database', '')}")
+            kept = "" if cleanup["scratch_dir"] else f"KIZUNA_DATA_DIR={cleanup['data_dir']} "
+            print(f"Kept: {kept}{cleanup.get('database', '')}")
     finally:
         teardown(cleanup, keep=args.keep)
 
