@@ -5,6 +5,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from kizuna.core import access, customfields
+from kizuna.core.queries import first_rows
 from kizuna.core.search import filter_search
 from kizuna.customers.models import Company, Contact, ContactEmail, ContactPhone, Lead
 
@@ -136,24 +137,7 @@ def global_search(*, user, q: str, limit: int = 8) -> dict[str, list]:
     if not (q or "").strip():
         return {"companies": [], "contacts": [], "leads": []}
     return {
-        "companies": _first(company_list(user=user, filters={"q": q}), limit),
-        "contacts": _first(contact_list(user=user, filters={"q": q}), limit),
-        "leads": _first(lead_list(user=user, filters={"q": q}), limit),
+        "companies": first_rows(company_list(user=user, filters={"q": q}), limit),
+        "contacts": first_rows(contact_list(user=user, filters={"q": q}), limit),
+        "leads": first_rows(lead_list(user=user, filters={"q": q}), limit),
     }
-
-
-def _first(qs: QuerySet, limit: int) -> list:
-    """The first ``limit`` rows of ``qs``: their ids alone, then those rows.
-
-    Sorting thousands of matches of a common word is cheap on their ids and
-    sort keys; joining the owner, team and company of each of them first is
-    not. The second query reads the page's rows by primary key.
-    """
-    ids = list(qs.values_list("pk", flat=True)[:limit])
-    if not ids:
-        return []
-    rows = qs.model._base_manager.filter(pk__in=ids)
-    rows.query.select_related = qs.query.select_related
-    rows._prefetch_related_lookups = qs._prefetch_related_lookups
-    by_id = {row.pk: row for row in rows}
-    return [by_id[pk] for pk in ids]
