@@ -278,3 +278,11 @@ def test_delete_refuses_a_company_with_people_and_audits_a_deleted_contact(rep_c
     assert AuditEntry.objects.filter(action="delete", object_type="contact").exists()
     response = rep_client.post(reverse("customers:company_delete", args=[company.pk]))
     assert response["Location"] == reverse("customers:company_list")
+
+
+@pytest.mark.django_db
+def test_record_picker_finds_visible_records_by_substring(rep_client, org):
+    company = CompanyFactory(name="株式会社さくら物産", owner=org.rep)
+    response = rep_client.get(reverse("customers:company_pick"), {"q": "物産"})
+    assert f'data-pick-id="{company.pk}"' in response.content.decode()
+    assert rep_client.get(reverse("customers:company_pick"), {"q": ""}).content.strip() == b""

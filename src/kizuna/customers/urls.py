@@ -23,13 +23,13 @@ def record_paths(object_type: str, plural: str, detail_view) -> list:
 app_name = "customers"
 urlpatterns = [
     path("companies/", views.company_list, name="company_list"),
-    path("companies/pick/", views.company_pick, name="company_pick"),
+    path("companies/pick/", views.record_pick, {"object_type": "company"}, name="company_pick"),
     *record_paths("company", "companies", views.company_detail),
     path("contacts/", views.contact_list, name="contact_list"),
-    path("contacts/pick/", views.contact_pick, name="contact_pick"),
+    path("contacts/pick/", views.record_pick, {"object_type": "contact"}, name="contact_pick"),
     *record_paths("contact", "contacts", views.contact_detail),
     path("leads/", views.lead_list, name="lead_list"),
-    path("leads/pick/", views.lead_pick, name="lead_pick"),
+    path("leads/pick/", views.record_pick, {"object_type": "lead"}, name="lead_pick"),
     path("leads/<int:pk>/convert/", views.lead_convert, name="lead_convert"),
     *record_paths("lead", "leads", views.lead_detail),
 ]

@@ -16,6 +16,7 @@ from kizuna.activities.models import Activity
 from kizuna.activities.selectors import record_timeline
 from kizuna.core import access, customfields, ui
 from kizuna.core.models import Share
+from kizuna.core.queries import first_rows
 from kizuna.core.tables import Column, custom_field_columns
 from kizuna.core.validators import format_phone
 from kizuna.customers import selectors, services
@@ -405,31 +406,19 @@ def record_history(request, object_type, pk):
     )
 
 
-@login_required
-def company_pick(request):
-    companies = selectors.company_list(user=request.user, filters={"q": request.GET.get("q")})
-    return render(
-        request,
-        "core/_pick_results.html",
-        {"results": companies[:15] if request.GET.get("q") else []},
-    )
+PICK_LISTS = {
+    "company": selectors.company_list,
+    "contact": selectors.contact_list,
+    "lead": selectors.lead_list,
+}
 
 
 @login_required
-def contact_pick(request):
-    contacts = selectors.contact_list(user=request.user, filters={"q": request.GET.get("q")})
-    return render(
-        request,
-        "core/_pick_results.html",
-        {"results": contacts[:15] if request.GET.get("q") else []},
-    )
-
-
-@login_required
-def lead_pick(request):
-    leads = selectors.lead_list(user=request.user, filters={"q": request.GET.get("q")})
-    return render(
-        request,
-        "core/_pick_results.html",
-        {"results": leads[:15] if request.GET.get("q") else []},
-    )
+def record_pick(request, object_type):
+    """Matches for a record picker's search box."""
+    q = request.GET.get("q", "").strip()
+    results = []
+    if q:
+        found = PICK_LISTS[object_type](user=request.user, filters={"q": q})
+        results = first_rows(found, 15)
+    return render(request, "core/_pick_results.html", {"results": results})
