@@ -8,7 +8,7 @@ from django.utils.translation import gettext
 
 from kizuna.activities.models import Activity
 from kizuna.core.models import AuditEntry
-from kizuna.core.services import customfield_create
+from kizuna.core.services import customfield_create, share_create
 from kizuna.customers.models import Company, Contact
 from kizuna.customers.services import company_create, company_update, contact_create, lead_create
 from tests.factories import ActivityFactory, CompanyFactory, ContactFactory, LeadFactory
@@ -286,3 +286,23 @@ def test_record_picker_finds_visible_records_by_substring(rep_client, org):
     response = rep_client.get(reverse("customers:company_pick"), {"q": "物産"})
     assert f'data-pick-id="{company.pk}"' in response.content.decode()
     assert rep_client.get(reverse("customers:company_pick"), {"q": ""}).content.strip() == b""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["company", "contact", "lead"])
+def test_record_pages_offer_edit_history_delete_only_to_editors(client, org, kind):
+    obj = {
+        "company": lambda: company_create(actor=org.rep, name="ボタン確認"),
+        "contact": lambda: contact_create(actor=org.rep, family_name="ボタン確認"),
+        "lead": lambda: lead_create(actor=org.rep, family_name="ボタン確認", channel="ad"),
+    }[kind]()
+    client.force_login(org.rep)
+    page = client.get(reverse(f"customers:{kind}_detail", args=[obj.pk])).content.decode()
+    for action in ("edit", "history", "delete"):
+        assert reverse(f"customers:{kind}_{action}", args=[obj.pk]) in page
+    assert "ボタン確認" in page
+    share_create(actor=org.rep, obj=obj, user=org.outsider)
+    client.force_login(org.outsider)
+    page = client.get(reverse(f"customers:{kind}_detail", args=[obj.pk])).content.decode()
+    assert reverse(f"customers:{kind}_history", args=[obj.pk]) in page
+    assert reverse(f"customers:{kind}_edit", args=[obj.pk]) not in page
