@@ -49,6 +49,9 @@ class ActivityForm(RecordForm):
             required=False,
             widget=forms.SelectMultiple(attrs={"size": 4}),
         )
+        if not participant_choices:
+            # Participants are chosen among the people of the company at hand.
+            del self.fields["participants"]
         if self.instance is not None:
             self.initial["participants"] = [p.pk for p in self.instance.participants.all()]
             self.initial["participant_users"] = [
@@ -85,7 +88,8 @@ class ActivityForm(RecordForm):
 
     def service_kwargs(self):
         kwargs = super().service_kwargs()
-        kwargs["participants"] = list(self.cleaned_data.get("participants") or [])
+        if "participants" in self.fields:
+            kwargs["participants"] = list(self.cleaned_data.get("participants") or [])
         kwargs["participant_users"] = list(self.cleaned_data.get("participant_users") or [])
         if self.instance is None:
             kwargs["next_action"] = self.cleaned_data.get("next_action") or None
