@@ -306,3 +306,26 @@ def test_record_pages_offer_edit_history_delete_only_to_editors(client, org, kin
     page = client.get(reverse(f"customers:{kind}_detail", args=[obj.pk])).content.decode()
     assert reverse(f"customers:{kind}_history", args=[obj.pk]) in page
     assert reverse(f"customers:{kind}_edit", args=[obj.pk]) not in page
+
+
+@pytest.mark.django_db
+def test_log_a_meeting_with_participants(rep_client, org):
+    company = CompanyFactory(owner=org.rep)
+    a = ContactFactory(owner=org.rep, company=company, family_name="参加")
+    ContactFactory(owner=org.rep, company=company, family_name="不参加")
+    url = reverse("activities:activity_create") + f"?company={company.pk}&kind=meeting"
+    response = rep_client.post(
+        url,
+        {
+            "kind": "meeting",
+            "subject": "定例会議",
+            "occurred_at": "2026-11-20T14:00",
+            "company": company.pk,
+            "participants": [a.pk],
+            "participant_users": [org.colleague.pk],
+        },
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    meeting = Activity.objects.get()
+    assert list(meeting.participants.all()) == [a]
+    assert list(meeting.participant_users.all()) == [org.colleague]
