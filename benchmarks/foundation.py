@@ -97,6 +97,42 @@ def teardown(cleanup: dict, keep: bool = False) -> None:
 
 # Fast writers -----------------------------------------------------------------------
 
+_plans: dict = {}
+
+
+def to_tuples(model, rows, naive_datetimes: bool) -> tuple[list[str], list[tuple]]:
+    """Generator rows (dicts) as column names and value tuples, ready to write."""
+    from django.db import models
+
+    plan = _plans.get(model)
+    if plan is None:
+        fields = [f for f in model._meta.concrete_fields if f.attname in rows[0]]
+        datetimes = [f.attname for f in fields if isinstance(f, models.DateTimeField)]
+        jsons = [f.attname for f in fields if isinstance(f, models.JSONField)]
+        columns = [f.column for f in fields]
+        getter = itemgetter(*[f.attname for f in fields])
+        plan = _plans[model] = (columns, datetimes, jsons, getter)
+    columns, datetimes, jsons, getter = plan
+    dumps = json.dumps
+    for row in rows:
+        for name in jsons:
+            value = row[name]
+            row[name] = dumps(value) if value else "{}"
+        if naive_datetimes:
+            # Django stores UTC on SQLite as "YYYY-MM-DD HH:MM:SS[.ffffff]":
+            # the generator's times are UTC, so that is the ISO text without
+            # the "+00:00".
+            for name in datetimes:
+                value = row[name]
+                if value is not None:
+                    row[name] = value.isoformat(" ")[:-6]
+    return columns, list(map(getter, rows))
+
+
+def _trace(text: str) -> None:
+    if os.environ.get("KIZUNA_BENCH_TRACE"):
+        print(f"  {time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
+
 
 class _Writer:
     """Writes generator rows as tuples, bypassing model instances."""
@@ -104,74 +140,59 @@ class _Writer:
     def __init__(self, connection):
         self.connection = connection
         self.raw = connection.connection
-        self._plans: dict = {}
+        self.saved: dict[str, list] = {}
+        # Tables whose search index was written along with the rows.
+        self.indexed: set[str] = set()
 
-    def _plan(self, model, row):
-        from django.db import models
-
-        plan = self._plans.get(model)
-        if plan is None:
-            fields = [f for f in model._meta.concrete_fields if f.attname in row]
-            datetimes = [f.attname for f in fields if isinstance(f, models.DateTimeField)]
-            jsons = [f.attname for f in fields if isinstance(f, models.JSONField)]
-            columns = [f.column for f in fields]
-            getter = itemgetter(*[f.attname for f in fields])
-            plan = self._plans[model] = (columns, datetimes, jsons, getter)
-        return plan
-
-    def tuples(self, model, rows, naive_datetimes: bool):
-        columns, datetimes, jsons, getter = self._plan(model, rows[0])
-        dumps = json.dumps
-        for row in rows:
-            for name in jsons:
-                row[name] = dumps(row[name])
-            if naive_datetimes:
-                # Django stores UTC on SQLite as "YYYY-MM-DD HH:MM:SS[.ffffff]".
-                for name in datetimes:
-                    value = row[name]
-                    if value is not None:
-                        row[name] = str(value.replace(tzinfo=None))
-        return columns, map(getter, rows)
+    def index_rows(self, table: str, columns: list[str], rows: list[tuple]) -> None:
+        """Add just-written rows to the search index (SQLite), instead of a rebuild."""
 
 
 class SqliteWriter(_Writer):
     def drop_indexes(self, tables: list[str]) -> None:
         """Drop secondary indexes and triggers; ``restore`` puts them back."""
-        self.saved: list[tuple[str, str, str]] = []
         for table in tables:
-            for kind, name, sql in self.raw.execute(
+            self.saved[table] = self.raw.execute(
                 "SELECT type, name, sql FROM sqlite_master "
                 "WHERE tbl_name = ? AND type IN ('index', 'trigger') AND sql IS NOT NULL",
                 [table],
-            ).fetchall():
-                self.saved.append((kind, name, sql))
-        for kind, name, _sql in self.saved:
-            self.raw.execute(f'DROP {kind.upper()} "{name}"')
+            ).fetchall()
+            for kind, name, _sql in self.saved[table]:
+                self.raw.execute(f'DROP {kind.upper()} "{name}"')
 
-    def write(self, model, rows) -> None:
+    def index_rows(self, table: str, columns: list[str], rows: list[tuple]) -> None:
+        self.indexed.add(table)
+        pk = columns.index("id")
+        self.raw.execute(
+            f"INSERT INTO {table}_fts(rowid, search_index) "
+            f'SELECT id, search_index FROM "{table}" WHERE id BETWEEN ? AND ?',
+            [rows[0][pk], rows[-1][pk]],
+        )
+
+    def write(self, table: str, columns: list[str], rows: list[tuple]) -> None:
         if not rows:
             return
-        columns, data = self.tuples(model, rows, naive_datetimes=True)
-        table = model._meta.db_table
         sql = (
             f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})'
         )
-        self.raw.executemany(sql, data)
+        self.raw.executemany(sql, rows)
 
-    def restore(self, fts_tables: list[str]) -> None:
-        for kind, _name, sql in self.saved:
-            if kind == "index":
-                self.raw.execute(sql)
-        for table in fts_tables:
-            self.raw.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES('rebuild')")
-        for kind, _name, sql in self.saved:
-            if kind == "trigger":
-                self.raw.execute(sql)
+    def restore(self, tables, fts_tables: list[str]) -> None:
+        for table in [t for t in tables if t in self.saved]:
+            started = time.perf_counter()
+            for kind, _name, sql in self.saved[table]:
+                if kind == "index":
+                    self.raw.execute(sql)
+            if table in fts_tables and table not in self.indexed:
+                self.raw.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES('rebuild')")
+            for kind, _name, sql in self.saved.pop(table):
+                if kind == "trigger":
+                    self.raw.execute(sql)
+            _trace(f"indexed {table} in {time.perf_counter() - started:.1f} s")
 
 
 class PostgresWriter(_Writer):
     def drop_indexes(self, tables: list[str]) -> None:
-        self.saved = []
         with self.raw.cursor() as cur:
             for table in tables:
                 cur.execute(
@@ -179,28 +200,108 @@ class PostgresWriter(_Writer):
                     "AND indexname NOT IN (SELECT conname FROM pg_constraint)",
                     [table],
                 )
-                self.saved.extend(cur.fetchall())
-            for name, _sql in self.saved:
-                cur.execute(f'DROP INDEX "{name}"')
+                self.saved[table] = cur.fetchall()
+                for name, _sql in self.saved[table]:
+                    cur.execute(f'DROP INDEX "{name}"')
 
-    def write(self, model, rows) -> None:
+    def write(self, table: str, columns: list[str], rows: list[tuple]) -> None:
         if not rows:
             return
-        columns, data = self.tuples(model, rows, naive_datetimes=False)
-        table = model._meta.db_table
         sql = f'COPY "{table}" ({", ".join(columns)}) FROM STDIN'
         with self.raw.cursor() as cur, cur.copy(sql) as copy:
-            for values in data:
-                copy.write_row(values)
+            write_row = copy.write_row
+            for values in rows:
+                write_row(values)
 
-    def restore(self, fts_tables: list[str]) -> None:
+    def restore(self, tables, fts_tables: list[str]) -> None:
+        tables = [t for t in tables if t in self.saved]
         with self.raw.cursor() as cur:
             # Run the deferred foreign key checks now: PostgreSQL does not
             # create an index while trigger events are pending.
+            started = time.perf_counter()
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cur.execute("SET maintenance_work_mem = '512MB'")
-            for _name, sql in self.saved:
-                cur.execute(sql)
+            cur.execute("SET CONSTRAINTS ALL DEFERRED")
+            _trace(f"checked foreign keys in {time.perf_counter() - started:.1f} s")
+            cur.execute("SET maintenance_work_mem = '1GB'")
+            for table in tables:
+                started = time.perf_counter()
+                for _name, sql in self.saved.pop(table):
+                    cur.execute(sql)
+                _trace(f"indexed {table} in {time.perf_counter() - started:.1f} s")
+
+
+# The generator process ----------------------------------------------------------------
+
+
+def _no_database(*args, **kwargs):
+    raise RuntimeError("the generator process must not use the database")
+
+
+def _generate(queue, gen, steps, naive_datetimes: bool, definitions: dict, refs: bool) -> None:
+    """Run in a forked process: generate every step's rows and send them as tuples.
+
+    Sends ``("rows", driving table, [(table, columns, tuples), ...])`` per
+    batch, ``("done", step)`` after each step, ``("end",)`` and then, if
+    ``refs``, the generator's references (for the baseline).
+    """
+    from django.db import connection
+
+    from kizuna.core import customfields
+
+    # The parent's connection is in the middle of the load: never touch it.
+    connection.execute_wrappers.append(_no_database)
+    customfields.definitions = definitions.__getitem__
+    for step, method, count, first_id in steps:
+        for batch in getattr(gen, method)(count, first_id):
+            parts = [
+                (model._meta.db_table, *to_tuples(model, rows, naive_datetimes))
+                for model, rows in batch.items()
+                if rows
+            ]
+            queue.put(("rows", step, parts))
+        queue.put(("done", step))
+    queue.put(("end",))
+    if refs:
+        queue.put((gen.companies, gen.contacts, gen.contacts_by_company, gen.lead_refs))
+    queue.close()
+    queue.join_thread()
+
+
+def _receive(queue, process):
+    """The next message from the generator process; fails if that process died."""
+    import queue as queues
+
+    while True:
+        try:
+            return queue.get(timeout=1)
+        except queues.Empty:
+            if not process.is_alive():
+                raise RuntimeError(f"the generator process failed ({process.exitcode})") from None
+
+
+def _fast_pragmas(connection) -> dict[str, object] | None:
+    """SQLite settings for the benchmark's throwaway database during the load.
+
+    Returns the previous values (``None`` inside a transaction, where they
+    cannot change: the test suite's).
+    """
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        return None
+    raw = connection.connection
+    names = ["journal_mode", "synchronous", "cache_size", "threads"]
+    saved = {name: raw.execute(f"PRAGMA {name}").fetchone()[0] for name in names}
+    raw.execute("PRAGMA journal_mode=OFF")
+    raw.execute("PRAGMA synchronous=OFF")
+    raw.execute("PRAGMA cache_size=-2000000")
+    # Worker threads for the sorter of CREATE INDEX.
+    raw.execute("PRAGMA threads=2")
+    return saved
+
+
+def _restore_pragmas(connection, saved: dict[str, object] | None) -> None:
+    if saved:
+        for name, value in saved.items():
+            connection.connection.execute(f"PRAGMA {name}={value}")
 
 
 # Seeding ---------------------------------------------------------------------------------
@@ -237,10 +338,19 @@ def seed(
     baseline_rows: int = 50_000,
     random_seed: int = 7,
 ) -> SeedResult:
-    """Create the org, write the customers fast, then the bulk_create baseline."""
+    """Create the org, write the customers fast, then the bulk_create baseline.
+
+    A forked process generates the rows (the same rows, in the same order,
+    as generating them here) while this one writes them; the indexes of the
+    customer tables are rebuilt while the activities are still being
+    generated.
+    """
+    import multiprocessing
+
     from django.db import connection, transaction
 
     from kizuna.activities.models import Activity
+    from kizuna.core.customfields import definitions
     from kizuna.core.models import Tag
     from kizuna.demo import generate as g
 
@@ -260,47 +370,83 @@ def seed(
     writer = (PostgresWriter if vendor == "postgresql" else SqliteWriter)(connection)
     tables = [m._meta.db_table for m in g.TABLE_ORDER]
     searchable = [m._meta.db_table for m in g.ID_TABLES]
+    steps = [
+        (g.Company._meta.db_table, "company_batches", companies, ids[g.Company]),
+        (g.Contact._meta.db_table, "contact_batches", contacts, ids[g.Contact]),
+        (g.Lead._meta.db_table, "lead_batches", leads, ids[g.Lead]),
+        (g.Activity._meta.db_table, "activity_batches", activities, ids[g.Activity]),
+    ]
+    defs = {t: definitions(t) for t in ("company", "contact", "lead", "activity")}
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    saved_pragmas = _fast_pragmas(connection)
 
-    def load(batches) -> None:
-        for batch in batches:
-            for model, rows in batch.items():
-                started = time.perf_counter()
-                writer.write(model, rows)
-                spent = time.perf_counter() - started
-                entry = result.tables.setdefault(model._meta.db_table, [0, 0.0])
-                entry[0] += len(rows)
-                entry[1] += spent
+    def entry(table: str) -> list[float]:
+        return result.tables.setdefault(table, [0, 0.0])
 
     started = time.perf_counter()
-    with transaction.atomic():
-        writer.drop_indexes(tables)
-        steps = [
-            (g.Company, gen.company_batches(companies, ids[g.Company])),
-            (g.Contact, gen.contact_batches(contacts, ids[g.Contact])),
-            (g.Lead, gen.lead_batches(leads, ids[g.Lead])),
-            (g.Activity, gen.activity_batches(activities, ids[g.Activity])),
-        ]
-        for model, batches in steps:
-            # Generating the rows counts toward the table that drives them.
+    process = context.Process(
+        target=_generate,
+        args=(queue, gen, steps, vendor != "postgresql", defs, bool(baseline_rows)),
+        daemon=True,
+    )
+    process.start()
+    last_step = steps[-1][0]
+    refs = None
+    step_tables: dict[str, dict[str, None]] = {}
+    try:
+        with transaction.atomic():
+            writer.drop_indexes(tables)
+            while True:
+                t0 = time.perf_counter()
+                message = _receive(queue, process)
+                # Waiting for rows counts toward the table that drives them.
+                waited = time.perf_counter() - t0
+                kind = message[0]
+                if kind == "rows":
+                    _kind, step, parts = message
+                    entry(step)[1] += waited
+                    for table, columns, rows in parts:
+                        step_tables.setdefault(step, {})[table] = None
+                        t0 = time.perf_counter()
+                        writer.write(table, columns, rows)
+                        if step == last_step and table == last_step:
+                            # Nothing is generated after the activities: index
+                            # their text now, while the other process works.
+                            writer.index_rows(table, columns, rows)
+                        spent = time.perf_counter() - t0
+                        e = entry(table)
+                        e[0] += len(rows)
+                        e[1] += spent
+                elif kind == "done" and message[1] != g.Activity._meta.db_table:
+                    # A step's tables are complete: index them while the
+                    # other process generates the next step's rows.
+                    t0 = time.perf_counter()
+                    writer.restore(step_tables.pop(message[1], []), searchable)
+                    result.index_seconds += time.perf_counter() - t0
+                elif kind == "end":
+                    break
             t0 = time.perf_counter()
-            written_before = sum(s for _r, s in result.tables.values())
-            load(batches)
-            written = sum(s for _r, s in result.tables.values()) - written_before
-            entry = result.tables.setdefault(model._meta.db_table, [0, 0.0])
-            entry[1] += time.perf_counter() - t0 - written
-        t0 = time.perf_counter()
-        writer.restore(searchable)
-        g.reset_sequences(g.ID_TABLES)
-        result.index_seconds = time.perf_counter() - t0
-    result.total_seconds = time.perf_counter() - started
+            writer.restore(list(writer.saved), searchable)
+            g.reset_sequences(g.ID_TABLES)
+            result.index_seconds += time.perf_counter() - t0
+        result.total_seconds = time.perf_counter() - started
+        if baseline_rows:
+            refs = _receive(queue, process)
+    finally:
+        process.join(timeout=30)
+        if process.is_alive():
+            process.kill()
+        _restore_pragmas(connection, saved_pragmas)
     result.total_rows = int(sum(r for r, _s in result.tables.values()))
 
     # Baseline: the same kind of rows through the ORM, indexes in place.
     if baseline_rows:
         first = Activity.objects.order_by("-id").values_list("id", flat=True).first() + 1
         base_gen = g.Generator(org, seed=random_seed + 1, korean_share=0.1)
-        base_gen.companies, base_gen.contacts = gen.companies, gen.contacts
-        base_gen.contacts_by_company, base_gen.lead_refs = gen.contacts_by_company, gen.lead_refs
+        assert refs is not None
+        base_gen.companies, base_gen.contacts, base_gen.contacts_by_company = refs[:3]
+        base_gen.lead_refs = refs[3]
         t0 = time.perf_counter()
         with transaction.atomic():
             for batch in base_gen.activity_batches(baseline_rows, first, batch=10_000):

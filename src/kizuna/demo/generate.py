@@ -173,20 +173,48 @@ def company_search_index(row: Row) -> str:
     )
 
 
+_group_cache: dict[tuple, str] = {}
+
+
+def _grams_of(values: tuple) -> str:
+    """``grams(*values)``, memoised for the whole tuple (values that repeat together)."""
+    g = _group_cache.get(values)
+    if g is None:
+        if len(_group_cache) > 500_000:
+            _group_cache.clear()
+        g = _group_cache[values] = grams(*values)
+    return g
+
+
+def _digit_grams(number: str) -> str:
+    """``grams(number)`` for a phone number's digits."""
+    return " ".join([number[i : i + 2] for i in range(len(number) - 1)] + [number[-1]])
+
+
 def contact_search_index(row: Row, emails: list[str], phones: list[str]) -> str:
-    """As ``customers.services._prepare_contact`` computes it."""
-    return grams(
-        row["family_name"] + row["given_name"],
-        row["family_name"],
-        row["given_name"],
-        row["family_name_reading"] + row["given_name_reading"],
-        row["title"],
-        row["department"],
+    """As ``customers.services._prepare_contact`` computes it.
+
+    The grams of the name, of title and department, and of each address
+    are memoised as groups; joining the non-empty groups with a space gives
+    the same text as ``grams`` of all the values.
+    """
+    family, given = row["family_name"], row["given_name"]
+    parts = [
+        _grams_of(
+            (
+                family + given,
+                family,
+                given,
+                row["family_name_reading"] + row["given_name_reading"],
+            )
+        ),
+        _grams_of((row["title"], row["department"])),
         # "@" separates words, so an address's two halves give the same
         # grams as the whole, and the halves repeat (memoised).
-        *(half for e in emails for half in e.split("@", 1)),
-        *(p.lstrip("+") for p in phones),
-    )
+        *[grams(*e.split("@", 1)) for e in emails],
+        *[_digit_grams(p.lstrip("+")) for p in phones if p.lstrip("+")],
+    ]
+    return " ".join([p for p in parts if p])
 
 
 def lead_search_index(row: Row) -> str:
