@@ -7,12 +7,17 @@ Without --database-url the data goes into SQLite in a fresh temporary
 KIZUNA_DATA_DIR; with a PostgreSQL URL the script creates a fresh database
 (``kizuna_bench`` unless the URL names one), and drops it at the end.
 
-(a) Seeding writes the demo generator's rows as tuples: ``executemany`` in
-one transaction per table on SQLite, with the secondary indexes and FTS
-triggers dropped during the load and rebuilt after it (``'rebuild'`` of each
-FTS table), ``COPY`` on PostgreSQL, with the secondary and GIN indexes
-rebuilt after it. Rebuilding is part of the measured time. As a baseline the
+(a) Seeding: a forked process runs the demo generator (the same rows, in
+the same order, as running it in this process) and sends the rows as tuples
+while this process writes them: ``executemany`` on SQLite (journal off,
+synchronous off and a large cache during the load of this throwaway
+database; the FTS triggers dropped and the search index written batch by
+batch; the secondary indexes of the activity tables dropped and created
+after the load), ``COPY`` on PostgreSQL (secondary indexes, GIN indexes and
+foreign keys dropped, and each step's put back while the next step is still
+being generated). Indexing is part of the measured time. As a baseline the
 same run writes a 50,000-row slice of activities with ``bulk_create``.
+``KIZUNA_BENCH_TRACE=1`` prints when each step is generated and indexed.
 
 (b) Each request type is timed in-process with ``django.test.Client`` (server
 time: middleware, view, queries, template), after a few warm-up requests, as
@@ -149,14 +154,21 @@ class _Writer:
 
 
 class SqliteWriter(_Writer):
-    def drop_indexes(self, tables: list[str]) -> None:
-        """Drop secondary indexes and triggers; ``restore`` puts them back."""
+    def drop_indexes(self, tables: list[str], keep: list[str] = ()) -> None:
+        """Drop secondary indexes and triggers; ``restore`` puts them back.
+
+        The tables in ``keep`` keep their indexes (and lose only the triggers).
+        """
         for table in tables:
-            self.saved[table] = self.raw.execute(
-                "SELECT type, name, sql FROM sqlite_master "
-                "WHERE tbl_name = ? AND type IN ('index', 'trigger') AND sql IS NOT NULL",
-                [table],
-            ).fetchall()
+            self.saved[table] = [
+                (kind, name, sql)
+                for kind, name, sql in self.raw.execute(
+                    "SELECT type, name, sql FROM sqlite_master "
+                    "WHERE tbl_name = ? AND type IN ('index', 'trigger') AND sql IS NOT NULL",
+                    [table],
+                ).fetchall()
+                if kind == "trigger" or table not in keep
+            ]
             for kind, name, _sql in self.saved[table]:
                 self.raw.execute(f'DROP {kind.upper()} "{name}"')
 
@@ -192,7 +204,7 @@ class SqliteWriter(_Writer):
 
 
 class PostgresWriter(_Writer):
-    def drop_indexes(self, tables: list[str]) -> None:
+    def drop_indexes(self, tables: list[str], keep: list[str] = ()) -> None:
         with self.raw.cursor() as cur:
             for table in tables:
                 cur.execute(
@@ -203,6 +215,18 @@ class PostgresWriter(_Writer):
                 self.saved[table] = cur.fetchall()
                 for name, _sql in self.saved[table]:
                     cur.execute(f'DROP INDEX "{name}"')
+                # Foreign keys too: adding one back checks every row in one
+                # query, where the deferred checks of a load go row by row.
+                cur.execute(
+                    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = %s::regclass AND contype = 'f'",
+                    [table],
+                )
+                for name, definition in cur.fetchall():
+                    cur.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+                    self.saved[table].append(
+                        (name, f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
+                    )
 
     def write(self, table: str, columns: list[str], rows: list[tuple]) -> None:
         if not rows:
@@ -260,6 +284,7 @@ def _generate(queue, gen, steps, naive_datetimes: bool, definitions: dict, refs:
             ]
             queue.put(("rows", step, parts))
         queue.put(("done", step))
+        _trace(f"generated {step}")
     queue.put(("end",))
     if refs:
         queue.put((gen.companies, gen.contacts, gen.contacts_by_company, gen.lead_refs))
@@ -391,12 +416,15 @@ def seed(
         daemon=True,
     )
     process.start()
-    last_step = steps[-1][0]
+    customer_tables = tables[: tables.index(g.Activity._meta.db_table)]
     refs = None
     step_tables: dict[str, dict[str, None]] = {}
     try:
         with transaction.atomic():
-            writer.drop_indexes(tables)
+            # SQLite: the customer tables are written while the other process
+            # is still generating, so this one has time to keep their indexes
+            # up to date as it goes; the activities are written last.
+            writer.drop_indexes(tables, keep=customer_tables if vendor == "sqlite" else [])
             while True:
                 t0 = time.perf_counter()
                 message = _receive(queue, process)
@@ -410,9 +438,9 @@ def seed(
                         step_tables.setdefault(step, {})[table] = None
                         t0 = time.perf_counter()
                         writer.write(table, columns, rows)
-                        if step == last_step and table == last_step:
-                            # Nothing is generated after the activities: index
-                            # their text now, while the other process works.
+                        if table in searchable:
+                            # Index the text now, while the other process
+                            # works, rather than rebuild the index after.
                             writer.index_rows(table, columns, rows)
                         spent = time.perf_counter() - t0
                         e = entry(table)
