@@ -206,6 +206,11 @@ class SqliteWriter(_Writer):
 class PostgresWriter(_Writer):
     def drop_indexes(self, tables: list[str], keep: list[str] = ()) -> None:
         with self.raw.cursor() as cur:
+            # Rows written before in the same transaction (the users, in the
+            # smoke test) leave deferred checks pending, and PostgreSQL does not
+            # alter a table while they are.
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cur.execute("SET CONSTRAINTS ALL DEFERRED")
             for table in tables:
                 cur.execute(
                     "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s "
