@@ -329,3 +329,15 @@ def test_log_a_meeting_with_participants(rep_client, org):
     meeting = Activity.objects.get()
     assert list(meeting.participants.all()) == [a]
     assert list(meeting.participant_users.all()) == [org.colleague]
+
+
+@pytest.mark.django_db
+def test_share_a_record_from_its_page(rep_client, client, org):
+    company = company_create(actor=org.rep, name="共有テスト")
+    url = reverse("core:share", args=["company", company.pk])
+    partial = rep_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert f'value="user:{org.outsider.pk}"' in partial and "<html" not in partial
+    rep_client.post(url, {"grantee": f"user:{org.outsider.pk}"})
+    client.force_login(org.outsider)
+    assert client.get(reverse("customers:company_detail", args=[company.pk])).status_code == 200
+    assert client.get(url).status_code == 403  # a reader may not share further

@@ -20,6 +20,7 @@ from kizuna.core.models import (
 )
 from kizuna.customers import selectors as customer_selectors
 from kizuna.iam.models import Team, User
+from kizuna.iam.selectors import team_list, user_list
 
 
 @login_required
@@ -212,8 +213,9 @@ def access_settings(request):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def share(request, object_type, pk):
+    """Share a record with a user or a team (GET: the form, for the record's editors)."""
     detail = {
         "company": customer_selectors.company_detail,
         "contact": customer_selectors.contact_detail,
@@ -222,6 +224,14 @@ def share(request, object_type, pk):
     if detail is None:
         raise PermissionDenied
     obj = detail(user=request.user, pk=pk)
+    if request.method == "GET":
+        if not access.can_edit(request.user, obj):
+            raise PermissionDenied(_("You may not share this record."))
+        return render(
+            request,
+            "core/_share_form.html" if request.htmx else "core/share.html",
+            {"object": obj, "users": user_list(), "teams": team_list()},
+        )
     kind, _sep, grantee_id = request.POST.get("grantee", "").partition(":")
     user = team = None
     if kind == "user" and grantee_id.isdigit():

@@ -30,7 +30,6 @@ from kizuna.customers.forms import (
     LeadFilterForm,
     LeadForm,
 )
-from kizuna.iam.selectors import team_list, user_list
 
 
 def _url(name: str):
@@ -218,8 +217,6 @@ def _detail_context(request, obj):
         "shares": Share.objects.filter(
             object_type=obj.access_object_type, object_id=obj.pk
         ).select_related("user", "team"),
-        "share_users": user_list(),
-        "share_teams": team_list(),
     }
 
 
