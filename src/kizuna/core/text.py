@@ -109,7 +109,7 @@ _PUNCT_RE = re.compile(
 
 _KATAKANA_TO_HIRAGANA = {code: code - 0x60 for code in range(ord("ァ"), ord("ヶ") + 1)}
 # One table for both folds: translate() is the fast path on long texts.
-_FOLD = {**VARIANT_KANJI, **_KATAKANA_TO_HIRAGANA}
+_FOLD: dict[int, int | str | None] = {**VARIANT_KANJI, **_KATAKANA_TO_HIRAGANA}
 
 
 def katakana_to_hiragana(text: str) -> str:
