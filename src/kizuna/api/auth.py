@@ -1,12 +1,10 @@
 """Token authentication: ``Authorization: Bearer kz_…``."""
 
-import zoneinfo
-
-from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
 
+from kizuna.core.middleware import activate_preferences
 from kizuna.iam.selectors import user_for_token
 
 
@@ -29,11 +27,5 @@ class TokenAuth(HttpBearer):
         if user is None:
             raise AuthenticationError(message=_("The API token is invalid or has been revoked."))
         request.user = user
-        if user.language:
-            translation.activate(user.language)
-            request.LANGUAGE_CODE = user.language
-        try:
-            timezone.activate(zoneinfo.ZoneInfo(user.timezone))
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            timezone.deactivate()
+        activate_preferences(request, user)
         return user

@@ -30,6 +30,17 @@ class RequestContextMiddleware:
         return response
 
 
+def activate_preferences(request, user) -> None:
+    """Use ``user``'s language and time zone for the rest of the request."""
+    if user.language:
+        translation.activate(user.language)
+        request.LANGUAGE_CODE = user.language
+    try:
+        timezone.activate(zoneinfo.ZoneInfo(user.timezone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        timezone.deactivate()
+
+
 class UserPreferencesMiddleware:
     """Activates the signed-in user's language and time zone."""
 
@@ -39,13 +50,7 @@ class UserPreferencesMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            if user.language:
-                translation.activate(user.language)
-                request.LANGUAGE_CODE = user.language
-            try:
-                timezone.activate(zoneinfo.ZoneInfo(user.timezone))
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                timezone.deactivate()
+            activate_preferences(request, user)
         response = self.get_response(request)
         timezone.deactivate()
         return response
