@@ -18,6 +18,9 @@ ADMIN_ONLY = {
     "core:customfield_edit",
     "core:customfield_delete",
     "core:access_settings",
+    "automation:job_list",
+    "automation:job_detail",
+    "automation:job_retry",
 }
 # Pages that show only the user's own things or nothing record-specific.
 OWN_PAGES = {

@@ -1,0 +1,87 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class JobRun(models.Model):
+    """One background job as huey reported it: queued, running, done or failed."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        RETRYING = "retrying", _("waiting to retry")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    task_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(_("task"), max_length=200)
+    arguments = models.TextField(_("arguments"), blank=True)
+    # The serialised huey message, so that an admin can run a failed job again.
+    payload = models.BinaryField(null=True, editable=False)
+    periodic = models.BooleanField(_("periodic"), default=False)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    retries_left = models.PositiveIntegerField(_("retries left"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    traceback = models.TextField(blank=True)
+    enqueued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "-id"], name="automation_jobrun_status")]
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.task_id})"
+
+
+class Notification(models.Model):
+    """A message in a user's notification centre.
+
+    The text is rendered in the recipient's language when the notification is
+    created, so the centre shows it as it was said.
+    """
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    kind = models.CharField(_("kind"), max_length=50)
+    text = models.CharField(_("text"), max_length=500)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    object_type = models.CharField(_("object type"), max_length=30, blank=True)
+    object_id = models.BigIntegerField(null=True, blank=True)
+    # Makes notify() idempotent: one notification per recipient and key.
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "dedupe_key"], name="automation_notification_dedupe"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["recipient", "read_at", "-created_at"],
+                name="automation_notification_inbox",
+            )
+        ]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from kizuna.automation import views
+
+app_name = "automation"
+urlpatterns = [
+    path("settings/jobs/", views.job_list, name="job_list"),
+    path("settings/jobs/<int:pk>/", views.job_detail, name="job_detail"),
+    path("settings/jobs/<int:pk>/retry/", views.job_retry, name="job_retry"),
+    path("notifications/", views.notification_list, name="notification_list"),
+    path("notifications/bell/", views.notification_badge, name="notification_badge"),
+    path("notifications/read-all/", views.notification_read_all, name="notification_read_all"),
+    path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),
+    path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
+]
