@@ -21,6 +21,9 @@ ADMIN_ONLY = {
     "automation:job_list",
     "automation:job_detail",
     "automation:job_retry",
+    "automation:calendar_settings",
+    "automation:dayoff_add",
+    "automation:dayoff_delete",
 }
 # Pages that show only the user's own things or nothing record-specific.
 OWN_PAGES = {

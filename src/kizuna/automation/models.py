@@ -1,3 +1,5 @@
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -85,3 +87,48 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+def _default_workdays() -> list[int]:
+    return [1, 2, 3, 4, 5]
+
+
+class BusinessCalendar(models.Model):
+    """The organisation's working hours and public-holiday country (one row)."""
+
+    class Country(models.TextChoices):
+        JP = "JP", _("Japan")
+        KR = "KR", _("Korea")
+
+    country = models.CharField(
+        _("public holidays of"), max_length=2, choices=Country.choices, default=Country.JP
+    )
+    time_zone = models.CharField(_("time zone"), max_length=50, default="Asia/Tokyo")
+    work_start = models.TimeField(_("work starts"), default=datetime.time(9, 0))
+    work_end = models.TimeField(_("work ends"), default=datetime.time(18, 0))
+    # ISO weekdays: 1 = Monday ... 7 = Sunday.
+    workdays = models.JSONField(_("working days"), default=_default_workdays)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("business calendar")
+        verbose_name_plural = _("business calendars")
+
+    def __str__(self) -> str:
+        return str(_("Business calendar"))
+
+
+class CompanyDayOff(models.Model):
+    """A day the company does not work although it is no public holiday."""
+
+    date = models.DateField(_("date"), unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("company day off")
+        verbose_name_plural = _("company days off")
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}"

@@ -1,6 +1,7 @@
 """Writes of the automation app: jobs, notifications."""
 
 import datetime
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -11,8 +12,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from kizuna.automation import jobs
-from kizuna.automation.models import JobRun, Notification
-from kizuna.core import access, audit
+from kizuna.automation.models import BusinessCalendar, CompanyDayOff, JobRun, Notification
+from kizuna.core import access, audit, records
 from kizuna.core.models import AuditEntry
 
 # -- jobs --------------------------------------------------------------------
@@ -133,3 +134,77 @@ def notification_mark_all_read(*, user) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+
+
+# -- business calendar -------------------------------------------------------
+
+CALENDAR_FIELDS = ["country", "time_zone", "work_start", "work_end", "workdays"]
+
+
+def _require_admin(actor) -> None:
+    if not access.is_admin(actor):
+        raise PermissionDenied(_("Only administrators may change the business calendar."))
+
+
+def calendar_update(
+    *,
+    actor,
+    country: str,
+    time_zone: str,
+    work_start: datetime.time,
+    work_end: datetime.time,
+    workdays: Iterable[int],
+) -> BusinessCalendar:
+    _require_admin(actor)
+    with transaction.atomic():
+        calendar = BusinessCalendar.objects.select_for_update().order_by("pk").first()
+        calendar = calendar or BusinessCalendar()
+        before = audit.snapshot(calendar, CALENDAR_FIELDS) if calendar.pk else {}
+        errors: dict[str, list[str]] = {}
+        days = sorted({int(d) for d in workdays})
+        if not days or any(d < 1 or d > 7 for d in days):
+            errors["workdays"] = [_("Choose at least one working day.")]
+        if work_start >= work_end:
+            errors["work_end"] = [_("Work must end after it starts.")]
+        if time_zone not in zoneinfo.available_timezones():
+            errors["time_zone"] = [_("Unknown time zone.")]
+        calendar.country = country
+        calendar.time_zone = time_zone
+        calendar.work_start = work_start
+        calendar.work_end = work_end
+        calendar.workdays = days
+        records.validate(calendar, errors)
+        calendar.save()
+        after = audit.snapshot(calendar, CALENDAR_FIELDS)
+        records.audit_update(actor, calendar, before, after)
+    return calendar
+
+
+def day_off_add(*, actor, date: datetime.date, name: str) -> CompanyDayOff:
+    _require_admin(actor)
+    with transaction.atomic():
+        day_off = CompanyDayOff(date=date, name=(name or "").strip())
+        errors: dict[str, list[str]] = {}
+        if CompanyDayOff.objects.filter(date=date).exists():
+            errors["date"] = [_("This day is already a day off.")]
+        records.validate(day_off, errors)
+        day_off.save()
+        audit.record(
+            actor=actor,
+            action=AuditEntry.Action.CREATE,
+            obj=day_off,
+            changes={"date": [None, date.isoformat()], "name": [None, day_off.name]},
+        )
+    return day_off
+
+
+def day_off_delete(*, actor, day_off: CompanyDayOff) -> None:
+    _require_admin(actor)
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action=AuditEntry.Action.DELETE,
+            obj=day_off,
+            changes={"date": [day_off.date.isoformat(), None], "name": [day_off.name, None]},
+        )
+        day_off.delete()
