@@ -33,6 +33,8 @@ OWN_PAGES = {
     "iam:tokens",
     "iam:token_revoke",
     "set_language",
+    # A secret address instead of a login: tests/automation/test_ics.py.
+    "automation:calendar_feed",
 }
 
 

@@ -1,6 +1,7 @@
 """Writes of the automation app: jobs, notifications."""
 
 import datetime
+import secrets
 import zoneinfo
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -12,7 +13,13 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from kizuna.automation import jobs
-from kizuna.automation.models import BusinessCalendar, CompanyDayOff, JobRun, Notification
+from kizuna.automation.models import (
+    BusinessCalendar,
+    CalendarFeed,
+    CompanyDayOff,
+    JobRun,
+    Notification,
+)
 from kizuna.core import access, audit, records
 from kizuna.core.models import AuditEntry
 
@@ -208,3 +215,35 @@ def day_off_delete(*, actor, day_off: CompanyDayOff) -> None:
             changes={"date": [day_off.date.isoformat(), None], "name": [day_off.name, None]},
         )
         day_off.delete()
+
+
+# -- calendar feed -----------------------------------------------------------
+
+
+def calendar_feed_regenerate(*, user) -> CalendarFeed:
+    """Give the user a new secret feed address; the old one stops working."""
+    with transaction.atomic():
+        had = CalendarFeed.objects.filter(user=user).delete()[0] > 0
+        feed = CalendarFeed.objects.create(user=user, token=secrets.token_urlsafe(32))
+        audit.record(
+            actor=user,
+            action=AuditEntry.Action.TOKEN,
+            obj=feed,
+            object_repr=str(_("Calendar feed")),
+            changes={"calendar_feed": ["revoked" if had else None, "created"]},
+        )
+    return feed
+
+
+def calendar_feed_revoke(*, user) -> bool:
+    with transaction.atomic():
+        deleted = CalendarFeed.objects.filter(user=user).delete()[0] > 0
+        if deleted:
+            audit.record(
+                actor=user,
+                action=AuditEntry.Action.TOKEN,
+                object_type="calendarfeed",
+                object_repr=str(_("Calendar feed")),
+                changes={"calendar_feed": ["active", "revoked"]},
+            )
+    return deleted

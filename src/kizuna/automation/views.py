@@ -4,15 +4,16 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from kizuna.automation import business_time, selectors, services
+from kizuna.automation import business_time, ics, selectors, services
 from kizuna.automation.models import BusinessCalendar, CompanyDayOff, JobRun
 from kizuna.core import access, ui
 from kizuna.iam.models import TIME_ZONE_CHOICES
@@ -231,3 +232,40 @@ def day_off_delete(request, pk: int):
     services.day_off_delete(actor=request.user, day_off=day_off)
     messages.success(request, _("The day off was removed."))
     return redirect("automation:calendar_settings")
+
+
+# -- calendar feed -----------------------------------------------------------
+
+
+@require_GET
+def calendar_feed(request, token: str):
+    """The ICS feed; the secret address is the only credential."""
+    user = ics.feed_user(token)
+    if user is None:
+        raise Http404
+    base_url = request.build_absolute_uri("/").rstrip("/")
+    with translation.override(user.language):
+        name = f"Kizuna · {user}"
+        body = ics.render_feed(user=user, base_url=base_url, name=name)
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="kizuna.ics"'
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@login_required
+@require_POST
+def calendar_feed_regenerate(request):
+    services.calendar_feed_regenerate(user=request.user)
+    messages.success(
+        request, _("Your calendar address is ready. The previous one stopped working.")
+    )
+    return redirect("iam:profile")
+
+
+@login_required
+@require_POST
+def calendar_feed_revoke(request):
+    if services.calendar_feed_revoke(user=request.user):
+        messages.success(request, _("The calendar address was revoked."))
+    return redirect("iam:profile")
