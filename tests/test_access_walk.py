@@ -24,6 +24,12 @@ ADMIN_ONLY = {
     "sales:pipeline_create",
     "sales:pipeline_template",
     "sales:pipeline_edit",
+    "automation:job_list",
+    "automation:job_detail",
+    "automation:job_retry",
+    "automation:calendar_settings",
+    "automation:dayoff_add",
+    "automation:dayoff_delete",
 }
 # Pages that show only the user's own things or nothing record-specific.
 OWN_PAGES = {
@@ -33,6 +39,8 @@ OWN_PAGES = {
     "iam:tokens",
     "iam:token_revoke",
     "set_language",
+    # A secret address instead of a login: tests/automation/test_ics.py.
+    "automation:calendar_feed",
 }
 
 
