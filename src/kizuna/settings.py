@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "kizuna.iam",
     "kizuna.customers",
     "kizuna.activities",
+    "kizuna.dedup",
     "kizuna.api",
 ]
 
