@@ -22,6 +22,12 @@ class Name:
 
     key: str
     alts: frozenset[str] = field(default_factory=frozenset)
+    # Written in kana or Latin letters (so it can be romanised), not kanji/hangul.
+    phonetic: bool = False
+
+    def sounds(self) -> list[str]:
+        """Romanised forms: of the name itself or of a reading given with it."""
+        return [alt for alt in self.alts if alt.isascii() and "|" not in alt]
 
     def __str__(self) -> str:
         return self.key
@@ -85,14 +91,23 @@ class NameComparator(Comparator):
         if len(words) > 1:
             # 太郎 佐藤 and 佐藤 太郎: the same words in another order.
             alts.add("|".join(sorted(text.name_key(w) for w in words)))
-        return Name(key, frozenset(alts))
+        return Name(key, frozenset(alts), phonetic=bool(romaji))
 
     def compare(self, a: Name, b: Name) -> int:
         if a.key == b.key:
             return 5
         if a.alts and not a.alts.isdisjoint(b.alts):
             return 4
-        similarity = JaroWinkler.normalized_similarity(a.key, b.key)
+        if a.phonetic == b.phonetic:
+            similarity = JaroWinkler.normalized_similarity(a.key, b.key)
+        else:
+            # 松本 恵 and ﾏﾂﾓﾄ ﾒｸﾞﾐ can only be compared through a reading.
+            sounds_a, sounds_b = a.sounds(), b.sounds()
+            if not sounds_a or not sounds_b:
+                return MISSING
+            similarity = max(
+                JaroWinkler.normalized_similarity(x, y) for x in sounds_a for y in sounds_b
+            )
         if similarity >= self.similar:
             return 3
         return 2 if similarity >= self.weak else 1
@@ -112,7 +127,7 @@ class ReadingComparator(NameComparator):
         if not key:
             return None
         romaji = text.romaji_key(raw)
-        return Name(key, frozenset({romaji} if romaji else ()))
+        return Name(key, frozenset({romaji} if romaji else ()), phonetic=bool(romaji))
 
 
 class TextComparator(NameComparator):
@@ -222,6 +237,9 @@ class SharedPhone(str):
 
 
 class SharedPhoneComparator(PhoneComparator):
+    def block_values(self, value: str) -> tuple[str, ...]:
+        return () if isinstance(value, SharedPhone) else (value,)
+
     def compare(self, a: str, b: str) -> int:
         if a == b:
             return 2 if isinstance(a, SharedPhone) else 3

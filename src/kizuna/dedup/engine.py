@@ -22,8 +22,12 @@ from kizuna.dedup.kinds import ENTITIES, KINDS
 from kizuna.dedup.model import Model, fit
 
 PERSON_ENTITIES = ("contact", "lead")
+PERSONAL_KINDS = frozenset(
+    {"given_name", "family_name", "full_name", "reading", "email", "phone", "date", "identifier"}
+)
 RANDOM_PAIRS = 20_000
 MAX_BLOCK_SIZE = 40
+MIN_RECORDS_FOR_U = 50
 # Term-frequency adjustments stay within these bits of the average weight.
 TF_MIN_RECORDS = 200
 TF_BOUNDS = (-6.0, 4.0)
@@ -209,12 +213,12 @@ class Engine:
         whole = "".join(romaji)
         for i in self._index["full_name"]:
             if row[i] is not None and whole:
-                row[i] = Name(row[i].key, row[i].alts | {whole})
+                row[i] = Name(row[i].key, row[i].alts | {whole}, row[i].phonetic)
         if len(romaji) == 2:
             for kind, alt in (("family_name", romaji[0]), ("given_name", romaji[1])):
                 for i in self._index[kind]:
                     if row[i] is not None:
-                        row[i] = Name(row[i].key, row[i].alts | {alt})
+                        row[i] = Name(row[i].key, row[i].alts | {alt}, row[i].phonetic)
 
     def _person_name(self, row: tuple) -> list:
         return [row[i] for i in self._index["given_name"] + self._index["full_name"]]
@@ -249,7 +253,7 @@ class Engine:
             if (
                 a[i] is not None
                 and b[i] is not None
-                and self.comparators[i].compare(a[i], b[i]) <= 2
+                and MISSING < self.comparators[i].compare(a[i], b[i]) <= 2
             ):
                 return True
         return False
@@ -272,6 +276,9 @@ class Engine:
             c.blocks_alone or (c.kind == "full_name") or (self.entity == "company" and i == 0)
             for i, c in enumerate(comparators)
         ]
+        # A person's duplicates share something of the person: colleagues
+        # share the company, its address and postal code.
+        personal = [not self.person or c.kind in PERSONAL_KINDS for c in comparators]
         for r, row in enumerate(prepared.values):
             keys: list[tuple[str, str]] = []
             seen = set()
@@ -287,7 +294,7 @@ class Engine:
                             blocks[key].append(r)
             grouped = [(groups[int(i)], v, i) for i, v in keys]
             for (g1, v1, i1), (g2, v2, i2) in combinations(grouped, 2):
-                if i1 != i2:
+                if i1 != i2 and (personal[int(i1)] or personal[int(i2)]):
                     blocks[(g1, v1, g2, v2) if (g1, v1) < (g2, v2) else (g2, v2, g1, v1)].append(r)
         pairs: set[tuple[int, int]] = set()
         sources = prepared.sources
@@ -305,6 +312,9 @@ class Engine:
 
     def _random_pairs(self, prepared: Prepared) -> list[tuple[int, int]]:
         n = len(prepared.ids)
+        if n < MIN_RECORDS_FOR_U:
+            # In a handful of records a random pair is too often a duplicate.
+            return []
         rng = random.Random(self.seed)
         total = n * (n - 1) // 2
         if total <= RANDOM_PAIRS:

@@ -20,6 +20,8 @@ from kizuna.dedup.comparators import MISSING, Comparator
 U_PSEUDO_COUNT = 20.0
 M_PSEUDO_COUNT = 10.0
 PROBABILITY_FLOOR = 1e-6
+MIN_PAIRS_TO_LEARN = 100
+PRIOR_MATCH_SHARE = 0.1
 
 
 @dataclass
@@ -75,13 +77,19 @@ def fit(
     max_iterations: int = 40,
     tolerance: float = 1e-5,
 ) -> Model:
-    """Estimate the model by EM over the candidate pairs' comparison patterns."""
+    """Estimate the model by EM over the candidate pairs' comparison patterns.
+
+    With fewer than ``MIN_PAIRS_TO_LEARN`` candidate pairs there is nothing
+    to learn from, and the comparators' priors are the model.
+    """
     u = estimate_u(comparators, random_patterns)
     m = [[1.0, *c.prior_m] for c in comparators]
-    share = 0.1
+    share = PRIOR_MATCH_SHARE
     items = list(patterns.items())
     total = sum(patterns.values()) or 1
     iterations = 0
+    if total < MIN_PAIRS_TO_LEARN:
+        max_iterations = 0
     for iterations in range(1, max_iterations + 1):  # noqa: B007
         m_counts = [[0.0] + [M_PSEUDO_COUNT * p for p in c.prior_m] for c in comparators]
         matched = 0.0
