@@ -339,12 +339,13 @@ def generate(*, seed: int = 7, people: int = 300) -> tuple[list[dict[str, str]],
         other = rng.choice(
             [c for c in companies if c.korean == person.korean and c is not person.company]
         )
+        twin_name: tuple
         if person.korean:
-            name = ((person.family, person.romaji[0]), (person.given, person.romaji[1]))
+            twin_name = ((person.family, person.romaji[0]), (person.given, person.romaji[1]))
         else:
             family = next(f for f in JA_FAMILY if f[0] == person.family)
-            name = (family, (person.given, person.reading[1]))
-        twin = gen.person(len(persons), other, name)
+            twin_name = (family, (person.given, person.reading[1]))
+        twin = gen.person(len(persons), other, twin_name)
         if (twin.family, twin.given, other.key) not in taken:
             taken.add((twin.family, twin.given, other.key))
             persons.append(twin)
@@ -364,12 +365,12 @@ def generate(*, seed: int = 7, people: int = 300) -> tuple[list[dict[str, str]],
         copies = rng.choice([1, 1, 2, 2, 2, 3, 3, 4])
         for _ in range(copies):
             shared = index in team_players and rng.random() < 0.7
-            name, reading = gen.full_name(person)
+            full_name, reading = gen.full_name(person)
             phone_digits = person.company.main_phone if shared else person.mobile
             row = {
                 "No": str(len(rows) + 1),
                 "会社名": gen.company_name(person.company),
-                "氏名": name,
+                "氏名": full_name,
                 "フリガナ": reading,
                 "メール": gen.email(person, shared) if rng.random() < 0.85 else "",
                 "電話番号": gen.phone_text(phone_digits, person.korean)
