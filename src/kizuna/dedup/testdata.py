@@ -322,10 +322,19 @@ class _Generator:
 
 
 def generate(*, seed: int = 7, people: int = 300) -> tuple[list[dict[str, str]], dict[str, str]]:
-    """Rows with the columns of ``HEADER`` and the true entity of each row id."""
+    """Rows with the columns of ``HEADER`` and the true entity of each row id.
+
+    Names are drawn from short lists, so the set stays small: at most a few
+    thousand people.
+    """
     gen = _Generator(seed)
     rng = gen.rng
     companies = gen.companies()
+    capacity = len(JA_FAMILY) * len(JA_GIVEN) * len(JA_COMPANIES) + len(KO_FAMILY) * len(
+        KO_GIVEN
+    ) * len(KO_COMPANIES)
+    if people > capacity // 2:
+        raise ValueError(f"at most {capacity // 2} people")
     persons: list[Person] = []
     taken: set[tuple[str, str, str]] = set()
     # One name at one company is one person: nothing could tell two apart.
@@ -351,13 +360,13 @@ def generate(*, seed: int = 7, people: int = 300) -> tuple[list[dict[str, str]],
             persons.append(twin)
     # … and colleagues who give the team address and the main number.
     team_players = set(rng.sample(range(len(persons)), len(persons) // 5))
-    for person in list(persons[: people // 10]):
+    for index, person in enumerate(persons[: people // 10]):
         colleague = gen.person(len(persons), person.company)
         if (colleague.family, colleague.given, person.company.key) in taken:
             continue
         taken.add((colleague.family, colleague.given, person.company.key))
         persons.append(colleague)
-        team_players.update({persons.index(person), len(persons) - 1})
+        team_players.update({index, len(persons) - 1})
 
     rows: list[dict[str, str]] = []
     truth: dict[str, str] = {}
