@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "kizuna.activities",
     "kizuna.sales",
     "kizuna.automation",
+    "kizuna.dedup",
     "kizuna.api",
 ]
 

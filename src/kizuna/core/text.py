@@ -167,3 +167,239 @@ def word_grams(word: str) -> list[str]:
     if len(word) == 1:
         return [word]
     return [word[i : i + 2] for i in range(len(word) - 1)]
+
+
+# Matching keys (名寄せ) ------------------------------------------------------------
+
+_NAME_PUNCT_RE = re.compile(r"[\s\-‐・･,.'’\"()\[\]/&:;!?~_*#=]+")
+
+
+def name_key(text: str | None) -> str:
+    """A person or place name with width, kana, variant kanji and spacing folded."""
+    return _NAME_PUNCT_RE.sub("", normalize(text))
+
+
+# Hepburn romanisation of hiragana (normalize() has already folded katakana).
+_KANA_DIGRAPHS = {
+    "きゃ": "kya", "きゅ": "kyu", "きょ": "kyo", "しゃ": "sha", "しゅ": "shu", "しょ": "sho",
+    "ちゃ": "cha", "ちゅ": "chu", "ちょ": "cho", "にゃ": "nya", "にゅ": "nyu", "にょ": "nyo",
+    "ひゃ": "hya", "ひゅ": "hyu", "ひょ": "hyo", "みゃ": "mya", "みゅ": "myu", "みょ": "myo",
+    "りゃ": "rya", "りゅ": "ryu", "りょ": "ryo", "ぎゃ": "gya", "ぎゅ": "gyu", "ぎょ": "gyo",
+    "じゃ": "ja", "じゅ": "ju", "じょ": "jo", "ぢゃ": "ja", "ぢゅ": "ju", "ぢょ": "jo",
+    "びゃ": "bya", "びゅ": "byu", "びょ": "byo", "ぴゃ": "pya", "ぴゅ": "pyu", "ぴょ": "pyo",
+    "しぇ": "she", "じぇ": "je", "ちぇ": "che", "てぃ": "ti", "でぃ": "di", "ふぁ": "fa",
+    "ふぃ": "fi", "ふぇ": "fe", "ふぉ": "fo", "うぃ": "wi", "うぇ": "we", "ゔぁ": "ba",
+}  # fmt: skip
+_ROMAN = (
+    "a i u e o ka ki ku ke ko sa shi su se so ta chi tsu te to na ni nu ne no ha hi fu he "
+    "ho ma mi mu me mo ya yu yo ra ri ru re ro wa i e o n ga gi gu ge go za ji zu ze zo da "
+    "ji zu de do ba bi bu be bo pa pi pu pe po bu a i u e o ya yu yo wa"
+)
+_KANA_MONOGRAPHS = dict(
+    zip(
+        "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよ"
+        "らりるれろわゐゑをんがぎぐげござじずぜぞだぢづでどばびぶべぼぱぴぷぺぽゔ"
+        "ぁぃぅぇぉゃゅょゎ",
+        _ROMAN.split(),
+        strict=True,
+    )
+)
+# Long vowels are written in many ways (さとう, サトー, Satoh, Satō): fold them.
+_LONG_VOWEL_RE = re.compile(r"(?<=o)(?:[uo]|h(?![aeiouy]))|(?<=u)u|(?<=e)e|(?<=a)a|(?<=i)i|-")
+
+
+def kana_to_romaji(text: str) -> str:
+    """Romanise hiragana/katakana (Hepburn); other characters are kept."""
+    text = normalize(text)
+    out: list[str] = []
+    i = 0
+    sokuon = False
+    while i < len(text):
+        pair = text[i : i + 2]
+        if pair in _KANA_DIGRAPHS:
+            roman = _KANA_DIGRAPHS[pair]
+            i += 2
+        elif text[i] == "っ":
+            sokuon = True
+            i += 1
+            continue
+        else:
+            roman = _KANA_MONOGRAPHS.get(text[i], "-" if text[i] == "ー" else text[i])
+            i += 1
+        if sokuon and roman[:1].isalpha():
+            roman = ("t" if roman.startswith("ch") else roman[0]) + roman
+        sokuon = False
+        out.append(roman)
+    return "".join(out)
+
+
+def _is_kana_or_latin(text: str) -> bool:
+    return all(
+        "\u3041" <= c <= "\u309f" or c == "ー" or c == "-" or ("a" <= c <= "z") for c in text
+    )
+
+
+def romaji_key(text: str | None) -> str:
+    """How a kana or Latin name sounds, with long vowels folded; "" for kanji/hangul.
+
+    ｻﾄｳ, さとう, サトー, Satoh and SATO all give "sato".
+    """
+    key = name_key(text)
+    if not key or not _is_kana_or_latin(key):
+        return ""
+    return _LONG_VOWEL_RE.sub("", kana_to_romaji(key))
+
+
+def is_kana(text: str) -> bool:
+    """True for text that is hiragana or katakana only (spaces allowed)."""
+    key = name_key(text)
+    return bool(key) and all("\u3041" <= c <= "\u309f" or c == "ー" for c in key)
+
+
+# E-mail ---------------------------------------------------------------------------
+
+# Consumer and mobile-carrier domains: many unrelated people share them, so
+# they say nothing about the company a person works for.
+_FREE_MAIL = """
+    gmail.com googlemail.com yahoo.co.jp ymail.ne.jp yahoo.com yahoo.co.uk yahoo.co.kr
+    hotmail.com hotmail.co.jp outlook.com outlook.jp live.jp live.com msn.com
+    icloud.com me.com mac.com aol.com proton.me protonmail.com gmx.com gmx.net mail.com
+    docomo.ne.jp ezweb.ne.jp au.com softbank.ne.jp i.softbank.jp disney.ne.jp
+    willcom.com emnet.ne.jp ymobile.ne.jp uqmobile.jp rakuten.jp
+    nifty.com biglobe.ne.jp ocn.ne.jp so-net.ne.jp excite.co.jp infoseek.jp
+    naver.com daum.net hanmail.net nate.com kakao.com korea.com empas.com dreamwiz.com
+    qq.com 163.com 126.com
+"""
+FREE_MAIL_DOMAINS = frozenset(_FREE_MAIL.split())
+
+# Local parts that name a role or a team rather than a person (info@, 営業@).
+_ROLE_LOCAL = """
+    info information contact contacts sales support help helpdesk service services office
+    admin administrator hello inquiry inquiries enquiry enquiries toiawase otoiawase
+    eigyo eigyou sales-dept hr jinji recruit recruiting saiyo saiyou soumu somu press pr
+    koho kouhou marketing customer customers cs webmaster web mail team desk general
+    reception uketsuke daihyo daihyou billing accounting keiri noreply no-reply
+    営業 お問い合わせ 問い合わせ 総務 人事 広報 代表 受付 経理 採用 문의 영업 고객센터 대표
+"""
+ROLE_LOCAL_PARTS = frozenset(_ROLE_LOCAL.split())
+
+
+def normalize_email(raw: str | None) -> str:
+    """Lower-case an address and drop a plus tag: Taro+News@ABC.jp → taro@abc.jp."""
+    text = unicodedata.normalize("NFKC", raw or "").strip().strip("<>").casefold()
+    local, at, domain = text.rpartition("@")
+    if not at or not local or "." not in domain:
+        return ""
+    local = local.split("+", 1)[0]
+    if domain in ("gmail.com", "googlemail.com"):
+        local = local.replace(".", "")
+        domain = "gmail.com"
+    return f"{local}@{domain}"
+
+
+def email_domain(email: str) -> str:
+    return email.rpartition("@")[2]
+
+
+def is_free_mail_domain(domain: str) -> bool:
+    return domain in FREE_MAIL_DOMAINS or domain.endswith(
+        (".docomo.ne.jp", ".ezweb.ne.jp", ".softbank.ne.jp")
+    )
+
+
+def is_role_address(email: str) -> bool:
+    """True for team addresses such as info@, sales@, 営業@ (after normalize_email)."""
+    local = email.rpartition("@")[0].rstrip("0123456789").rstrip("-_.")
+    return local in ROLE_LOCAL_PARTS or local.split(".", 1)[0] in ROLE_LOCAL_PARTS
+
+
+# Phone, postal code, address, date ------------------------------------------------
+
+
+def phone_key(raw: str | None, region: str = "JP") -> str:
+    """The number in E.164, or "" when it is not a phone number."""
+    import phonenumbers
+
+    text = (raw or "").strip()
+    if not text:
+        return ""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return ""
+    if not phonenumbers.is_possible_number(number):
+        return ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_POSTAL_MARK_RE = re.compile(r"[〒\s\-]|^(zip|postal|postcode)[:：]?", re.I)
+
+
+def normalize_postal_code(raw: str | None) -> str:
+    """〒123-4567, 123−4567 and １２３４５６７ all become 1234567."""
+    text = unicodedata.normalize("NFKC", raw or "")
+    text = _DASH_RE.sub("-", text).strip()
+    return _POSTAL_MARK_RE.sub("", text).upper()
+
+
+_KANJI_DIGITS = {"〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8}
+_KANJI_DIGITS.update({"九": 9})
+_KANJI_NUMBER_RE = re.compile(r"[〇一二三四五六七八九十百千]+(?=丁目|番|号|の|-|条|線|$)")
+_ADDRESS_POSTAL_RE = re.compile(r"〒?\s*\d{3}-\d{4}\s*|〒\s*\d{5,7}\s*")
+_ADDRESS_UNIT_RE = re.compile(r"(?<=\d)(丁目|番地の?|番の?|号|の|번지|번길|-)(?=\d)")
+_ADDRESS_TAIL_RE = re.compile(r"(?<=\d)(丁目|番地|番|号|번지)")
+
+
+def _kanji_number(match: re.Match[str]) -> str:
+    total = current = 0
+    for char in match.group(0):
+        if char in _KANJI_DIGITS:
+            current = current * 10 + _KANJI_DIGITS[char]
+        else:
+            unit = {"十": 10, "百": 100, "千": 1000}[char]
+            total += (current or 1) * unit
+            current = 0
+    return str(total + current)
+
+
+def normalize_address(raw: str | None) -> str:
+    """Fold address spellings: 一丁目2番3号, 1丁目2-3 and 1-2-3 compare equal.
+
+    A postal code written in the address (〒100-0001) is dropped, spaces and
+    punctuation too.
+    """
+    text = _DASH_RE.sub("-", unicodedata.normalize("NFKC", raw or ""))
+    text = _ADDRESS_POSTAL_RE.sub(" ", text)
+    text = _KANJI_NUMBER_RE.sub(_kanji_number, normalize(text))
+    text = _ADDRESS_UNIT_RE.sub("-", text)
+    text = _ADDRESS_TAIL_RE.sub("", text)
+    return _NAME_PUNCT_RE.sub(lambda m: "-" if "-" in m.group(0) else "", text).strip("-")
+
+
+_ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925, "大正": 1911, "明治": 1867}
+_ERA_ABBR = {"r": "令和", "h": "平成", "s": "昭和", "t": "大正", "m": "明治"}
+_DATE_RE = re.compile(
+    r"^(?P<era>令和|平成|昭和|大正|明治|[rhstm](?=\d))?\s*(?P<y>\d{1,4}|元)\s*[-/.年]\s*"
+    r"(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
+)
+
+
+def normalize_date(raw: str | None) -> str:
+    """A date as YYYYMMDD: 2026-01-02, 2026/1/2, 2026年1月2日, 令和8年1月2日, 20260102.
+
+    Returns "" when the text is not a date.
+    """
+    text = unicodedata.normalize("NFKC", raw or "").strip().casefold()
+    if len(text) == 8 and text.isdigit():
+        year, month, day = int(text[:4]), int(text[4:6]), int(text[6:])
+    else:
+        match = _DATE_RE.match(text)
+        if not match:
+            return ""
+        year = 1 if match["y"] == "元" else int(match["y"])
+        month, day = int(match["m"]), int(match["d"])
+        if match["era"]:
+            year += _ERAS[_ERA_ABBR.get(match["era"], match["era"])]
+    if not (1 <= month <= 12 and 1 <= day <= 31 and 1000 <= year <= 9999):
+        return ""
+    return f"{year:04d}{month:02d}{day:02d}"
