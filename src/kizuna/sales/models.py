@@ -294,8 +294,9 @@ class Deal(OwnedModel, CustomFieldsModel, NextActionModel, SearchableModel):
             models.Index(fields=["status", "expected_close_date"], name="deal_forecast"),
             models.Index(fields=["status", "closed_at"], name="deal_closed"),
             models.Index(fields=["company", "status"], name="deal_company"),
-            models.Index(fields=["owner", "status"], name="deal_owner"),
-            models.Index(fields=["team", "status"], name="deal_team"),
+            # With closed_at: a rep's board reads her team's recently closed deals only.
+            models.Index(fields=["owner", "status", "closed_at"], name="deal_owner"),
+            models.Index(fields=["team", "status", "closed_at"], name="deal_team"),
         ]
 
     def __str__(self) -> str:

@@ -160,23 +160,33 @@ def board(*, user, pipeline: Pipeline, filters: dict[str, Any], closed_days: int
     columns = {s.pk: Column(s) for s in stages}
     qs = _board_queryset(user, pipeline, filters)
     since = timezone.now() - datetime.timedelta(days=closed_days)
-    qs = qs.filter(Q(status=Deal.Status.OPEN) | Q(closed_at__gte=since))
-    totals = qs.values("stage_id", "currency").annotate(
-        n=Count("id"), total=Sum("amount"), weighted=Sum(_weighted())
-    )
-    for row in totals:
-        column = columns[row["stage_id"]]
-        column.count += row["n"]
-        column.totals[row["currency"]] = row["total"] or Decimal(0)
-        column.weighted[row["currency"]] = row["weighted"] or Decimal(0)
-    ranked = qs.annotate(
-        rank=Window(
-            RowNumber(),
-            partition_by=[F("stage_id")],
-            order_by=[F("expected_close_date").asc(nulls_last=True), F("id").asc()],
+    # The open deals and the recently closed ones are read apart, each through its own
+    # index (deal_board, deal_closed): one query with an OR of the two reads every deal
+    # ever closed on SQLite.
+    parts = [
+        qs.filter(status=Deal.Status.OPEN),
+        qs.filter(status__in=[Deal.Status.WON, Deal.Status.LOST], closed_at__gte=since),
+    ]
+    card_order = [F("expected_close_date").asc(nulls_last=True), F("id").asc()]
+    ids: list[int] = []
+    for part in parts:
+        totals = part.values("stage_id", "currency").annotate(
+            n=Count("id"), total=Sum("amount"), weighted=Sum(_weighted())
         )
-    ).filter(rank__lte=BOARD_PAGE)
-    for deal in _card_rows(ranked):
+        for row in totals:
+            column = columns[row["stage_id"]]
+            column.count += row["n"]
+            for name in ("totals", "weighted"):
+                sums = getattr(column, name)
+                value = row["total" if name == "totals" else "weighted"] or Decimal(0)
+                sums[row["currency"]] = sums.get(row["currency"], Decimal(0)) + value
+        ranked = part.annotate(
+            rank=Window(RowNumber(), partition_by=[F("stage_id")], order_by=card_order)
+        ).filter(rank__lte=BOARD_PAGE)
+        # Rank the ids alone: joining owners and companies to every deal on the board
+        # before ranking costs more than reading the first cards' afterwards.
+        ids += ranked.values_list("id", flat=True)
+    for deal in _card_rows(Deal.objects.filter(pk__in=ids).order_by(*card_order)):
         columns[deal.stage_id].deals.append(deal)
     return [columns[s.pk] for s in stages]
 
@@ -292,6 +302,12 @@ class ForecastRow:
     open_count: int = 0
 
 
+def _day_start(day: datetime.date) -> datetime.datetime:
+    """Midnight of ``day`` in the current time zone: ``closed_at`` compared with it uses the
+    index, where ``closed_at__date`` would convert every row's time first."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
 def forecast(
     *,
     user,
@@ -312,8 +328,8 @@ def forecast(
         )
         | Q(
             status=Deal.Status.WON,
-            closed_at__date__gte=period.start,
-            closed_at__date__lt=period.end,
+            closed_at__gte=_day_start(period.start),
+            closed_at__lt=_day_start(period.end),
         )
     )
     is_open = Q(status=Deal.Status.OPEN)
