@@ -17,7 +17,17 @@ def test_format(pattern, expected):
 
 
 @pytest.mark.parametrize(
-    "pattern", ["Q-{year}", "{seq.__class__}", "{seq!r}", "{other}{seq}", "{seq:>10}", "{seq", ""]
+    "pattern",
+    [
+        "Q-{year}",
+        "Q-{seq:04d}",
+        "{seq.__class__}",
+        "{seq!r}",
+        "{other}{seq}",
+        "{seq:>10}",
+        "{seq",
+        "",
+    ],
 )
 def test_bad_patterns(pattern):
     with pytest.raises(ValidationError):

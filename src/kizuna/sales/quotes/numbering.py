@@ -2,9 +2,10 @@
 
 The pattern is configurable per org; only ``{year}``, ``{yy}`` and ``{seq}``
 (with an optional zero-padded width, ``{seq:04d}``) may appear, so that a
-pattern can never reach into Python objects or raise at issue time. The
-counter itself lives in ``QuoteSeries`` and is taken under a row lock in
-the transaction that writes the quote, so numbers have no gaps.
+pattern can never reach into Python objects or raise at issue time.
+Numbering restarts every year, so the year must be part of the number. The
+counter itself lives in ``QuoteSeries`` and is taken under a row lock in the
+transaction that writes the quote, so numbers have no gaps.
 """
 
 import re
@@ -31,12 +32,13 @@ def validate_pattern(pattern: str) -> None:
         and all(_SEQ_SPEC.fullmatch(spec or "") for name, spec, _ in fields if name == "seq")
         and all(not spec for name, spec, _ in fields if name != "seq")
         and any(name == "seq" for name, _spec, _conv in fields)
+        and any(name in ("year", "yy") for name, _spec, _conv in fields)
     )
     if not valid:
         raise ValidationError(
             _(
-                "A number pattern uses {year}, {yy} and {seq} (e.g. {seq:04d} for four "
-                "digits) and must contain {seq}."
+                "A number pattern uses {year} or {yy}, and {seq} (e.g. {seq:04d} for four "
+                "digits): numbers restart every year, so both must be in it."
             ),
             code="pattern",
         )
