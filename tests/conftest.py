@@ -4,6 +4,15 @@ from kizuna.core.models import AccessLevel, AccessPolicy, ObjectType
 from tests.factories import RoleFactory, TeamFactory, UserFactory
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _jobs_run_immediately():
+    """Background tasks run inline, in memory, when queued (huey's immediate mode)."""
+    from kizuna.automation.jobs import huey
+
+    huey.immediate = True
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _english_and_fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

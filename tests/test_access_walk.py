@@ -9,6 +9,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from kizuna.activities.services import activity_create
 from kizuna.customers.services import company_create, contact_create, lead_create
+from kizuna.sales.models import Stage
+from kizuna.sales.services import deal_create
 
 SECRET = "極秘商事"
 ADMIN_ONLY = {
@@ -18,6 +20,16 @@ ADMIN_ONLY = {
     "core:customfield_edit",
     "core:customfield_delete",
     "core:access_settings",
+    "sales:pipeline_list",
+    "sales:pipeline_create",
+    "sales:pipeline_template",
+    "sales:pipeline_edit",
+    "automation:job_list",
+    "automation:job_detail",
+    "automation:job_retry",
+    "automation:calendar_settings",
+    "automation:dayoff_add",
+    "automation:dayoff_delete",
 }
 # Pages that show only the user's own things or nothing record-specific.
 OWN_PAGES = {
@@ -27,6 +39,8 @@ OWN_PAGES = {
     "iam:tokens",
     "iam:token_revoke",
     "set_language",
+    # A secret address instead of a login: tests/automation/test_ics.py.
+    "automation:calendar_feed",
 }
 
 
@@ -48,7 +62,14 @@ def secret(org):
     contact = contact_create(actor=org.rep, family_name=SECRET, company=company)
     lead = lead_create(actor=org.rep, family_name=SECRET, channel="web_form")
     activity = activity_create(actor=org.rep, kind="task", subject=SECRET, company=company)
-    return {"company": company, "contact": contact, "lead": lead, "activity": activity}
+    deal = deal_create(actor=org.rep, name=SECRET, company=company, amount=1000)
+    return {
+        "company": company,
+        "contact": contact,
+        "lead": lead,
+        "activity": activity,
+        "deal": deal,
+    }
 
 
 def fill(route: str, name: str, secret) -> str:
@@ -58,6 +79,7 @@ def fill(route: str, name: str, secret) -> str:
     url = "/" + route
     url = url.replace("<int:pk>", str(obj.pk) if obj else "999999")
     url = url.replace("<str:object_type>", kind if obj else "company")
+    url = url.replace("<int:stage_pk>", str(Stage.objects.first().pk))
     assert "<" not in url, f"teach the walk how to fill {route}"
     return url
 
@@ -89,7 +111,7 @@ def test_outsider_gets_403_or_404_and_sees_no_secret(client, org, secret):
 @pytest.mark.django_db
 def test_lists_counts_search_and_exports_do_not_leak(client, org, secret):
     client.force_login(org.outsider)
-    for path in ("/companies/", "/contacts/", "/leads/", "/activities/"):
+    for path in ("/companies/", "/contacts/", "/leads/", "/activities/", "/deals/"):
         for query in ("", f"?q={SECRET[:2]}", "?export=csv"):
             response = client.get(path + query)
             assert SECRET not in response.content.decode(), path + query
@@ -97,8 +119,12 @@ def test_lists_counts_search_and_exports_do_not_leak(client, org, secret):
                 assert response.context["page"].paginator.count == 0, path + query
     response = client.get("/search/", {"q": SECRET[:2]})
     assert SECRET not in response.content.decode()
-    for picker in ("/companies/pick/", "/contacts/pick/", "/leads/pick/"):
+    for picker in ("/companies/pick/", "/contacts/pick/", "/leads/pick/", "/deals/pick/"):
         assert SECRET not in client.get(picker, {"q": SECRET[:2]}).content.decode()
+    column = f"/deals/board/stages/{Stage.objects.first().pk}/"
+    for page in ("/deals/board/", "/deals/forecast/", column):
+        body = client.get(page).content.decode()
+        assert SECRET not in body, page
 
 
 @pytest.mark.django_db

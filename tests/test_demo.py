@@ -35,7 +35,7 @@ def test_demo_loads_realistic_consistent_data():
     assert User.objects.filter(language="ko", team__name="서울영업팀").count() >= 3
     ito = User.objects.get(username="ito")
     assert ito.role.parent.parent.parent.name == "営業本部長"
-    assert AccessPolicy.objects.count() == 4
+    assert AccessPolicy.objects.count() == 5
     assert OrgSettings.get().fiscal_year_start_month == 4
     assert CustomFieldDefinition.objects.filter(object_type="company").count() == 3
     assert Tag.objects.count() >= 5

@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "kizuna.iam",
     "kizuna.customers",
     "kizuna.activities",
+    "kizuna.sales",
+    "kizuna.automation",
     "kizuna.api",
 ]
 
@@ -169,6 +171,28 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = DATA_DIR / "media"
+
+# Background jobs (huey). The embedded default keeps the queue in a SQLite
+# file in the data dir and `kizuna serve` runs consumer threads; with
+# KIZUNA_REDIS_URL the queue lives in Redis and `kizuna worker` consumes it.
+REDIS_URL = os.environ.get("KIZUNA_REDIS_URL", "")
+KIZUNA_JOBS_WORKERS = int(os.environ.get("KIZUNA_JOBS_WORKERS", "2"))
+# Whether `kizuna serve` runs consumer threads; by default only without Redis.
+KIZUNA_JOBS_IN_SERVE = get_bool_from_env("KIZUNA_JOBS_IN_SERVE", default=not REDIS_URL)
+HUEY = {
+    "name": "kizuna",
+    "huey_class": "huey.RedisHuey" if REDIS_URL else "kizuna.automation.queue.DataDirSqliteHuey",
+    # Run tasks at once, in the calling thread (tests, debugging).
+    "immediate": get_bool_from_env("KIZUNA_JOBS_IMMEDIATE"),
+    # Outcomes are kept in JobRun rows, not in huey's result store.
+    "results": False,
+    # Periodic schedules (crontab) are read in TIME_ZONE, not UTC.
+    "utc": False,
+    "connection": (
+        {"url": REDIS_URL} if REDIS_URL else {"filename": str(DATA_DIR / "jobs.sqlite3")}
+    ),
+    "consumer": {"workers": KIZUNA_JOBS_WORKERS, "worker_type": "thread"},
+}
 
 EMAIL_BACKEND = os.environ.get(
     "KIZUNA_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"

@@ -7,6 +7,8 @@ urlpatterns = [
     path("", include("kizuna.iam.urls")),
     path("", include("kizuna.customers.urls")),
     path("", include("kizuna.activities.urls")),
+    path("", include("kizuna.sales.urls")),
+    path("", include("kizuna.automation.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -36,6 +36,11 @@ class ActivityForm(RecordForm):
         self.fields["lead"] = PickerField(
             Lead.objects.all(), "customers:lead_pick", label=_("Lead"), required=False
         )
+        from kizuna.sales.models import Deal
+
+        self.fields["deal"] = PickerField(
+            Deal.objects.all(), "sales:deal_pick", label=_("Deal"), required=False
+        )
         self.fields["assignee"].queryset = get_user_model().objects.filter(is_active=True)
         self.fields["participants"] = forms.ModelMultipleChoiceField(
             Contact.objects.filter(pk__in=[c.pk for c in participant_choices or []]),
@@ -75,6 +80,7 @@ class ActivityForm(RecordForm):
                 "company",
                 "contact",
                 "lead",
+                "deal",
                 "body",
                 "next_action",
                 "next_action_due",

@@ -23,6 +23,7 @@ class Activity(OwnedModel, CustomFieldsModel, SearchableModel):
         EMAIL = "email", _("E-mail")
         NOTE = "note", _("Note")
         TASK = "task", _("Task")
+        STAGE = "stage", _("Stage change")
 
     kind = models.CharField(_("type"), max_length=10, choices=Kind.choices)
     subject = models.CharField(_("subject"), max_length=200)
@@ -48,6 +49,14 @@ class Activity(OwnedModel, CustomFieldsModel, SearchableModel):
     lead = models.ForeignKey(
         "customers.Lead",
         verbose_name=_("lead"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="activities",
+    )
+    deal = models.ForeignKey(
+        "sales.Deal",
+        verbose_name=_("deal"),
         null=True,
         blank=True,
         on_delete=models.CASCADE,
@@ -82,6 +91,7 @@ class Activity(OwnedModel, CustomFieldsModel, SearchableModel):
             models.Index(fields=["company", "-occurred_at", "-id"], name="activity_company_time"),
             models.Index(fields=["contact", "-occurred_at", "-id"], name="activity_contact_time"),
             models.Index(fields=["lead", "-occurred_at", "-id"], name="activity_lead_time"),
+            models.Index(fields=["deal", "-occurred_at", "-id"], name="activity_deal_time"),
             models.Index(fields=["assignee", "done_at", "due_date"], name="activity_todo"),
             models.Index(fields=["owner", "-occurred_at"], name="activity_owner_time"),
             models.Index(fields=["team"], name="activity_team"),

@@ -17,7 +17,7 @@ def activity_list(
     kind = kind or f.get("kind")
     if kind in Activity.Kind.values:
         qs = qs.filter(kind=kind)
-    for name in ("owner", "team", "assignee", "company", "contact", "lead"):
+    for name in ("owner", "team", "assignee", "company", "contact", "lead", "deal"):
         if f.get(name):
             qs = qs.filter(**{f"{name}_id": f[name]})
     if f.get("tag"):
@@ -30,7 +30,7 @@ def activity_list(
         qs = filter_search(qs, f["q"])
     if f.get("custom"):
         qs, _used = customfields.filter_queryset(qs, "activity", f["custom"])
-    return qs.select_related("owner", "company", "contact", "lead", "assignee")
+    return qs.select_related("owner", "company", "contact", "lead", "deal", "assignee")
 
 
 def company_timeline(*, user, company: Company, kind: str | None = None) -> QuerySet[Activity]:

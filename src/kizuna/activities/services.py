@@ -21,6 +21,7 @@ ACTIVITY_FIELDS = [
     "company",
     "contact",
     "lead",
+    "deal",
     "assignee",
     "due_date",
 ]
@@ -28,18 +29,20 @@ OWNERSHIP = ["owner", "team"]
 
 
 def _about(activity: Activity):
-    return activity.contact or activity.lead or activity.company
+    return activity.deal or activity.contact or activity.lead or activity.company
 
 
 def _check_relations(actor, activity: Activity) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
-    for field in ("company", "contact", "lead"):
+    for field in ("company", "contact", "lead", "deal"):
         try:
             records.require_visible(actor, getattr(activity, field), field)
         except ValidationError as exc:
             errors |= exc.message_dict
     if activity.contact is not None and activity.company is None:
         activity.company = activity.contact.company
+    if activity.deal is not None and activity.company is None:
+        activity.company = activity.deal.company
     if activity.kind != Activity.Kind.TASK and _about(activity) is None:
         errors.setdefault("company", []).append(
             _("Choose the company, contact or lead this is about.")
@@ -99,13 +102,30 @@ def activity_create(
     _set_participants(activity, participants, participant_users or [])
     records.set_tags(activity, tags)
     records.audit_create(actor, activity, ACTIVITY_FIELDS + OWNERSHIP)
+    if activity.deal_id is not None:
+        from kizuna.sales.services import deal_touch
+
+        deal_touch(deal_id=activity.deal_id, at=activity.occurred_at)
     if next_action:
         target = _about(activity)
         if target is None:
             raise ValidationError({"next_action": [_("A next action needs a customer record.")]})
-        record_set_next_action(
-            actor=actor, record=target, next_action=next_action, next_action_due=next_action_due
-        )
+        if activity.deal is not None:
+            from kizuna.sales.services import deal_update
+
+            deal_update(
+                actor=actor,
+                deal=activity.deal,
+                next_action=next_action,
+                next_action_due=next_action_due,
+            )
+        else:
+            record_set_next_action(
+                actor=actor,
+                record=target,
+                next_action=next_action,
+                next_action_due=next_action_due,
+            )
     return activity
 
 

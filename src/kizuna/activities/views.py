@@ -16,9 +16,11 @@ from kizuna.customers import selectors as customer_selectors
 
 def activity_columns() -> list[Column]:
     def about(a):
-        return a.contact or a.lead or a.company
+        return a.deal or a.contact or a.lead or a.company
 
     def about_url(a):
+        if a.deal_id:
+            return reverse("sales:deal_detail", args=[a.deal_id])
         if a.contact_id:
             return reverse("customers:contact_detail", args=[a.contact_id])
         if a.lead_id:
@@ -68,8 +70,11 @@ def activity_list(request):
 
 
 def _about_from_query(request):
-    """The record named by ?company= / ?contact= / ?lead=, if the user sees it."""
+    """The record named by ?deal= / ?company= / ?contact= / ?lead=, if the user sees it."""
+    from kizuna.sales import selectors as sales_selectors
+
     for key, detail in (
+        ("deal", sales_selectors.deal_detail),
         ("contact", customer_selectors.contact_detail),
         ("lead", customer_selectors.lead_detail),
         ("company", customer_selectors.company_detail),
@@ -84,7 +89,7 @@ def _participant_choices(request, about_key, about):
     company = None
     if about_key == "company":
         company = about
-    elif about_key == "contact":
+    elif about_key in ("contact", "deal"):
         company = about.company
     if company is None:
         return [about] if about_key == "contact" else []
@@ -94,6 +99,8 @@ def _participant_choices(request, about_key, about):
 def _back_url(about_key, about) -> str:
     if about is None:
         return reverse("activities:activity_list")
+    if about_key == "deal":
+        return reverse("sales:deal_detail", args=[about.pk])
     return reverse(f"customers:{about_key}_detail", args=[about.pk])
 
 
@@ -108,7 +115,7 @@ def activity_create(request):
     }
     if about is not None:
         initial[about_key] = about.pk
-        if about_key == "contact" and about.company_id:
+        if about_key in ("contact", "deal") and about.company_id:
             initial["company"] = about.company_id
     data = request.POST if request.method == "POST" else None
     form = ActivityForm(
@@ -130,7 +137,9 @@ def activity_create(request):
 @login_required
 def activity_detail(request, pk):
     activity = access.get_visible_or_404(
-        Activity.objects.select_related("owner", "team", "company", "contact", "lead", "assignee"),
+        Activity.objects.select_related(
+            "owner", "team", "company", "contact", "lead", "deal", "assignee"
+        ),
         request.user,
         pk=pk,
     )
@@ -150,8 +159,16 @@ def activity_detail(request, pk):
 def activity_edit(request, pk):
     activity = access.get_visible_or_404(Activity.objects.all(), request.user, pk=pk)
     ui.require_edit(request, activity)
-    about_key = "contact" if activity.contact_id else "lead" if activity.lead_id else "company"
-    about = activity.contact or activity.lead or activity.company
+    about_key = (
+        "deal"
+        if activity.deal_id
+        else "contact"
+        if activity.contact_id
+        else "lead"
+        if activity.lead_id
+        else "company"
+    )
+    about = activity.deal or activity.contact or activity.lead or activity.company
     data = request.POST if request.method == "POST" else None
     form = ActivityForm(
         data,

@@ -101,6 +101,7 @@ class ObjectType(models.TextChoices):
     CONTACT = "contact", _("Contact")
     LEAD = "lead", _("Lead")
     ACTIVITY = "activity", _("Activity")
+    DEAL = "deal", _("Deal")
 
 
 class AccessLevel(models.TextChoices):

@@ -38,7 +38,9 @@ from kizuna.customers.models import (
     Lead,
 )
 from kizuna.demo import names as N
+from kizuna.demo.deals import create_demo_deals
 from kizuna.iam.models import Role, Team, User
+from kizuna.sales.models import Deal, DealContact, StageChange
 
 Row = dict[str, Any]
 Batch = dict[type[models.Model], list[Row]]
@@ -558,7 +560,7 @@ class Generator:
         self._kr_title_w = [w for _t, w in N.KR_TITLES]
         self._jp_title_pool = [t for t, w in N.JP_TITLES for _ in range(w)]
         self._kr_title_pool = [t for t, w in N.KR_TITLES for _ in range(w)]
-        self._kinds = list(Activity.Kind.values)
+        self._kinds = [k for k in Activity.Kind.values if k != Activity.Kind.STAGE]
         self._kind_w = [30, 12, 10, 25, 13, 10]  # call meeting visit email note task
         # Plain index arithmetic on random(): several times faster than
         # Random.choice and Random.randint, and as reproducible.
@@ -1258,6 +1260,7 @@ class DemoSize:
     contacts: int = 800
     leads: int = 300
     activities: int = 4000
+    deals: int = 320
 
 
 def load_demo(*, password: str, seed: int = 2024, size: DemoSize | None = None) -> dict[str, int]:
@@ -1279,6 +1282,7 @@ def load_demo(*, password: str, seed: int = 2024, size: DemoSize | None = None) 
         for batch in gen.activity_batches(size.activities, ids[Activity]):
             write_with_orm(batch, counts)
         reset_sequences(ID_TABLES)
+        counts["deals"] = create_demo_deals(count=size.deals, seed=seed)
     counts["users"] = len(org.users)
     return counts
 
@@ -1288,6 +1292,9 @@ def delete_demo() -> None:
     from django.db import connection
 
     tables = [Activity.tags.through, *reversed(TABLE_ORDER)]
+    # Deals refer to companies and activities to deals: they go between the two.
+    at = tables.index(Activity) + 1
+    tables[at:at] = [DealContact, StageChange, Deal.tags.through, Deal]
     with transaction.atomic(), connection.cursor() as cursor:
         # One DELETE per table: companies refer to their parents, which the
         # ORM's delete would refuse (PROTECT) row by row.

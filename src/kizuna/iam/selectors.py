@@ -27,6 +27,28 @@ def subordinate_user_ids(user: User) -> set[int]:
     return set(User.objects.filter(role_id__in=below).values_list("id", flat=True))
 
 
+def managers_of(user: User) -> list[User]:
+    """The active users in the nearest role above ``user``'s role that has any.
+
+    A rep whose manager role is vacant goes to the role above that, so an
+    escalation always reaches someone while the hierarchy has people in it.
+    """
+    if user.role_id is None:
+        return []
+    parents = dict(Role.objects.values_list("id", "parent_id"))
+    role_id = parents.get(user.role_id)
+    seen: set[int] = set()
+    while role_id is not None and role_id not in seen:
+        seen.add(role_id)
+        managers = list(
+            User.objects.filter(role_id=role_id, is_active=True).exclude(pk=user.pk).order_by("id")
+        )
+        if managers:
+            return managers
+        role_id = parents.get(role_id)
+    return []
+
+
 def user_list() -> QuerySet[User]:
     return User.objects.filter(is_active=True).select_related("team", "role")
 

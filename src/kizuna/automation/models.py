@@ -1,0 +1,156 @@
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class JobRun(models.Model):
+    """One background job as huey reported it: queued, running, done or failed."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        RETRYING = "retrying", _("waiting to retry")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    task_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(_("task"), max_length=200)
+    arguments = models.TextField(_("arguments"), blank=True)
+    # The serialised huey message, so that an admin can run a failed job again.
+    payload = models.BinaryField(null=True, editable=False)
+    periodic = models.BooleanField(_("periodic"), default=False)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    retries_left = models.PositiveIntegerField(_("retries left"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    traceback = models.TextField(blank=True)
+    enqueued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "-id"], name="automation_jobrun_status")]
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.task_id})"
+
+
+class Notification(models.Model):
+    """A message in a user's notification centre.
+
+    The text is rendered in the recipient's language when the notification is
+    created, so the centre shows it as it was said.
+    """
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    kind = models.CharField(_("kind"), max_length=50)
+    text = models.CharField(_("text"), max_length=500)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    object_type = models.CharField(_("object type"), max_length=30, blank=True)
+    object_id = models.BigIntegerField(null=True, blank=True)
+    # Makes notify() idempotent: one notification per recipient and key.
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "dedupe_key"], name="automation_notification_dedupe"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["recipient", "read_at", "-created_at"],
+                name="automation_notification_inbox",
+            )
+        ]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
+def _default_workdays() -> list[int]:
+    return [1, 2, 3, 4, 5]
+
+
+class BusinessCalendar(models.Model):
+    """The organisation's working hours and public-holiday country (one row)."""
+
+    class Country(models.TextChoices):
+        JP = "JP", _("Japan")
+        KR = "KR", _("Korea")
+
+    country = models.CharField(
+        _("public holidays of"), max_length=2, choices=Country.choices, default=Country.JP
+    )
+    time_zone = models.CharField(_("time zone"), max_length=50, default="Asia/Tokyo")
+    work_start = models.TimeField(_("work starts"), default=datetime.time(9, 0))
+    work_end = models.TimeField(_("work ends"), default=datetime.time(18, 0))
+    # ISO weekdays: 1 = Monday ... 7 = Sunday.
+    workdays = models.JSONField(_("working days"), default=_default_workdays)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("business calendar")
+        verbose_name_plural = _("business calendars")
+
+    def __str__(self) -> str:
+        return str(_("Business calendar"))
+
+
+class CompanyDayOff(models.Model):
+    """A day the company does not work although it is no public holiday."""
+
+    date = models.DateField(_("date"), unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("company day off")
+        verbose_name_plural = _("company days off")
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}"
+
+
+class CalendarFeed(models.Model):
+    """A user's secret ICS feed address; regenerating it revokes the old one.
+
+    The token is kept as it is (not hashed) because the preferences page
+    shows the address again, as calendar services do.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.token[:6]}…)"

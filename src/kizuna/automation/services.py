@@ -1,0 +1,249 @@
+"""Writes of the automation app: jobs, notifications."""
+
+import datetime
+import secrets
+import zoneinfo
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+
+from kizuna.automation import jobs
+from kizuna.automation.models import (
+    BusinessCalendar,
+    CalendarFeed,
+    CompanyDayOff,
+    JobRun,
+    Notification,
+)
+from kizuna.core import access, audit, records
+from kizuna.core.models import AuditEntry
+
+# -- jobs --------------------------------------------------------------------
+
+
+def job_retry(*, actor, job: JobRun) -> None:
+    """Queue a failed job again, with its retries reset (admins only)."""
+    if not access.is_admin(actor):
+        raise PermissionDenied(_("Only administrators may retry jobs."))
+    with transaction.atomic():
+        job = JobRun.objects.select_for_update().get(pk=job.pk)
+        if job.status not in (JobRun.Status.FAILED, JobRun.Status.CANCELLED) or not job.payload:
+            raise ValidationError(_("Only a failed job can be retried."))
+        payload = bytes(job.payload)
+        JobRun.objects.filter(pk=job.pk).update(status=JobRun.Status.QUEUED, error="")
+        audit.record(
+            actor=actor,
+            action=AuditEntry.Action.UPDATE,
+            obj=job,
+            changes={"status": [job.status, JobRun.Status.QUEUED]},
+        )
+        transaction.on_commit(lambda: jobs.requeue(payload))
+
+
+def job_runs_purge(*, older_than: datetime.timedelta) -> int:
+    """Forget finished jobs that succeeded or were cancelled a while ago."""
+    cutoff = timezone.now() - older_than
+    deleted, _detail = JobRun.objects.filter(
+        status__in=[JobRun.Status.SUCCEEDED, JobRun.Status.CANCELLED], updated_at__lt=cutoff
+    ).delete()
+    return deleted
+
+
+# -- notifications -----------------------------------------------------------
+
+
+def _render(text: str | Promise, params: Mapping[str, Any] | None, language: str) -> str:
+    with translation.override(language):
+        rendered = str(text)
+        if params:
+            rendered = rendered % {k: str(v) for k, v in params.items()}
+    return rendered[:500]
+
+
+def notify(
+    *,
+    recipients: Iterable[Any],
+    kind: str,
+    text: str | Promise,
+    url: str = "",
+    obj: models.Model | None = None,
+    dedupe_key: str | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> list[Notification]:
+    """Put a message in each recipient's notification centre.
+
+    ``text`` is a (lazy) translatable string, rendered in each recipient's
+    language with ``params`` (``%(name)s`` placeholders) at creation. With a
+    ``dedupe_key`` a recipient gets at most one notification per key, so a
+    periodic job that runs twice notifies once. With ``obj``, recipients who
+    may not see the record get nothing. Inactive users get nothing.
+    Returns the notifications created.
+    """
+    if not kind or len(kind) > 50:
+        raise ValidationError({"kind": _("Give a kind of at most 50 characters.")})
+    if url and not (url.startswith("/") and not url.startswith("//")):
+        raise ValidationError({"url": _("A notification links to a page of Kizuna.")})
+    if dedupe_key is not None and not (0 < len(dedupe_key) <= 200):
+        raise ValidationError({"dedupe_key": _("Give a key of 1 to 200 characters.")})
+    unique = {u.pk: u for u in recipients if u is not None and u.is_active}
+    object_type = ""
+    object_id = None
+    gated = False
+    if obj is not None:
+        gated = bool(getattr(obj, "access_object_type", None))
+        object_type = str(getattr(obj, "access_object_type", None) or obj._meta.model_name or "")
+        object_id = obj.pk
+    created: list[Notification] = []
+    with transaction.atomic():
+        if dedupe_key is not None:
+            done = set(
+                Notification.objects.filter(
+                    dedupe_key=dedupe_key, recipient_id__in=list(unique)
+                ).values_list("recipient_id", flat=True)
+            )
+            unique = {pk: u for pk, u in unique.items() if pk not in done}
+        for user in unique.values():
+            if gated and obj is not None and not access.can_view(user, obj):
+                continue
+            notification = Notification(
+                recipient=user,
+                kind=kind,
+                text=_render(text, params, user.language),
+                url=url,
+                object_type=object_type,
+                object_id=object_id,
+                dedupe_key=dedupe_key,
+            )
+            try:
+                # A concurrent run may have created the same key meanwhile.
+                with transaction.atomic():
+                    notification.save()
+            except IntegrityError:
+                continue
+            created.append(notification)
+    return created
+
+
+def notification_mark_read(*, user, notification: Notification) -> None:
+    if notification.recipient_id != user.pk:
+        raise PermissionDenied(_("This notification is not yours."))
+    Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+def notification_mark_all_read(*, user) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+# -- business calendar -------------------------------------------------------
+
+CALENDAR_FIELDS = ["country", "time_zone", "work_start", "work_end", "workdays"]
+
+
+def _require_admin(actor) -> None:
+    if not access.is_admin(actor):
+        raise PermissionDenied(_("Only administrators may change the business calendar."))
+
+
+def calendar_update(
+    *,
+    actor,
+    country: str,
+    time_zone: str,
+    work_start: datetime.time,
+    work_end: datetime.time,
+    workdays: Iterable[int],
+) -> BusinessCalendar:
+    _require_admin(actor)
+    with transaction.atomic():
+        calendar = BusinessCalendar.objects.select_for_update().order_by("pk").first()
+        calendar = calendar or BusinessCalendar()
+        before = audit.snapshot(calendar, CALENDAR_FIELDS) if calendar.pk else {}
+        errors: dict[str, list[str]] = {}
+        days = sorted({int(d) for d in workdays})
+        if not days or any(d < 1 or d > 7 for d in days):
+            errors["workdays"] = [_("Choose at least one working day.")]
+        if work_start >= work_end:
+            errors["work_end"] = [_("Work must end after it starts.")]
+        if time_zone not in zoneinfo.available_timezones():
+            errors["time_zone"] = [_("Unknown time zone.")]
+        calendar.country = country
+        calendar.time_zone = time_zone
+        calendar.work_start = work_start
+        calendar.work_end = work_end
+        calendar.workdays = days
+        records.validate(calendar, errors)
+        calendar.save()
+        after = audit.snapshot(calendar, CALENDAR_FIELDS)
+        records.audit_update(actor, calendar, before, after)
+    return calendar
+
+
+def day_off_add(*, actor, date: datetime.date, name: str) -> CompanyDayOff:
+    _require_admin(actor)
+    with transaction.atomic():
+        day_off = CompanyDayOff(date=date, name=(name or "").strip())
+        errors: dict[str, list[str]] = {}
+        if CompanyDayOff.objects.filter(date=date).exists():
+            errors["date"] = [_("This day is already a day off.")]
+        records.validate(day_off, errors)
+        day_off.save()
+        audit.record(
+            actor=actor,
+            action=AuditEntry.Action.CREATE,
+            obj=day_off,
+            changes={"date": [None, date.isoformat()], "name": [None, day_off.name]},
+        )
+    return day_off
+
+
+def day_off_delete(*, actor, day_off: CompanyDayOff) -> None:
+    _require_admin(actor)
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action=AuditEntry.Action.DELETE,
+            obj=day_off,
+            changes={"date": [day_off.date.isoformat(), None], "name": [day_off.name, None]},
+        )
+        day_off.delete()
+
+
+# -- calendar feed -----------------------------------------------------------
+
+
+def calendar_feed_regenerate(*, user) -> CalendarFeed:
+    """Give the user a new secret feed address; the old one stops working."""
+    with transaction.atomic():
+        had = CalendarFeed.objects.filter(user=user).delete()[0] > 0
+        feed = CalendarFeed.objects.create(user=user, token=secrets.token_urlsafe(32))
+        audit.record(
+            actor=user,
+            action=AuditEntry.Action.TOKEN,
+            obj=feed,
+            object_repr=str(_("Calendar feed")),
+            changes={"calendar_feed": ["revoked" if had else None, "created"]},
+        )
+    return feed
+
+
+def calendar_feed_revoke(*, user) -> bool:
+    with transaction.atomic():
+        deleted = CalendarFeed.objects.filter(user=user).delete()[0] > 0
+        if deleted:
+            audit.record(
+                actor=user,
+                action=AuditEntry.Action.TOKEN,
+                object_type="calendarfeed",
+                object_repr=str(_("Calendar feed")),
+                changes={"calendar_feed": ["active", "revoked"]},
+            )
+    return deleted

@@ -1,0 +1,355 @@
+"""Pipelines, phases and stages with exit criteria, deals and their stage history."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from kizuna.core.models import CustomFieldsModel, NextActionModel, OwnedModel, SearchableModel
+
+
+class Translated(models.Model):
+    """A configurable name with its translations: ``{"ja": ..., "ko": ..., "en": ...}``."""
+
+    name = models.CharField(_("name"), max_length=100)
+    translations = models.JSONField(_("translations"), default=dict, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        language = (get_language() or "en").split("-")[0]
+        return self.translations.get(language) or self.name
+
+
+class Pipeline(Translated):
+    class Kind(models.TextChoices):
+        NEW_BUSINESS = "new_business", _("New business")
+        RENEWAL = "renewal", _("Renewal")
+        EXPANSION = "expansion", _("Expansion")
+        OTHER = "other", _("Other")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.OTHER)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    default_stall_days = models.PositiveSmallIntegerField(
+        _("stalled after (days)"),
+        default=14,
+        help_text=_("A deal with no stage change and no activity for this long is stalled."),
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("pipeline")
+        verbose_name_plural = _("pipelines")
+
+
+class Phase(Translated):
+    """A group of stages (アプローチ, ヒアリング, 提案 ...) shown as one band on the board."""
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="phases")
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["pipeline", "position", "id"]
+        verbose_name = _("phase")
+        verbose_name_plural = _("phases")
+
+
+class Stage(Translated):
+    class Outcome(models.TextChoices):
+        OPEN = "open", _("Open")
+        WON = "won", _("Won")
+        LOST = "lost", _("Lost")
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
+    phase = models.ForeignKey(
+        Phase,
+        verbose_name=_("phase"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="stages",
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    probability = models.PositiveSmallIntegerField(_("probability (%)"), default=0)
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.OPEN
+    )
+    stall_days = models.PositiveSmallIntegerField(
+        _("stalled after (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Leave empty to use the pipeline's default."),
+    )
+    # Exit criteria: deal fields (see ``sales.criteria.CRITERIA_FIELDS``) that must be
+    # captured, and checklist items ``[{"key": ..., "name": ..., "translations": {...}}]``
+    # that must be ticked, before a deal may leave this stage forward.
+    required_fields = models.JSONField(_("required fields"), default=list, blank=True)
+    checklist = models.JSONField(_("checklist"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["pipeline", "position", "id"]
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+
+    @property
+    def is_open(self) -> bool:
+        return self.outcome == self.Outcome.OPEN
+
+    def effective_stall_days(self) -> int:
+        return self.stall_days or self.pipeline.default_stall_days
+
+
+class LossReason(Translated):
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("loss reason")
+        verbose_name_plural = _("loss reasons")
+
+
+class HandoffTask(models.Model):
+    """A task created when a deal of ``pipeline`` (or any pipeline) is won."""
+
+    pipeline = models.ForeignKey(
+        Pipeline,
+        verbose_name=_("pipeline"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="handoff_tasks",
+        help_text=_("Empty: every pipeline."),
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    translations = models.JSONField(_("translations"), default=dict, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text=_("Empty: the deal's owner."),
+    )
+    due_in_days = models.PositiveSmallIntegerField(_("due in (days)"), default=3)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("hand-off task")
+        verbose_name_plural = _("hand-off tasks")
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class Captured(models.TextChoices):
+    NOT_YET = "", _("Not yet captured")
+    CAPTURED = "captured", _("Captured")
+
+
+class Deal(OwnedModel, CustomFieldsModel, NextActionModel, SearchableModel):
+    access_object_type = "deal"
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        WON = "won", _("Won")
+        LOST = "lost", _("Lost")
+
+    class ForecastCategory(models.TextChoices):
+        PIPELINE = "pipeline", _("Pipeline")
+        BEST_CASE = "best_case", _("Best case")
+        COMMIT = "commit", _("Commit")
+        OMITTED = "omitted", _("Omitted")
+
+    class Reaction(models.TextChoices):
+        POSITIVE = "positive", _("Positive (前向き)")
+        CONSIDERING = "considering", _("Considering (検討中)")
+        CAUTIOUS = "cautious", _("Somewhat cautious (やや慎重)")
+        NEGATIVE = "negative", _("Negative (否定的)")
+
+    class Competitor(models.TextChoices):
+        NO = "no", _("No competitor")
+        YES = "yes", _("Competing")
+
+    class Hurdle(models.TextChoices):
+        APPROVAL = "approval", _("Internal approval (稟議)")
+        RISK = "risk", _("Adoption risk")
+        PRICE = "price", _("Price")
+        UNKNOWN = "unknown", _("Unknown")
+
+    class NextStep(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        NONE = "none", _("None yet")
+
+    name = models.CharField(_("deal name"), max_length=200)
+    company = models.ForeignKey(
+        "customers.Company", verbose_name=_("company"), on_delete=models.PROTECT, related_name="+"
+    )
+    pipeline = models.ForeignKey(
+        Pipeline, verbose_name=_("pipeline"), on_delete=models.PROTECT, related_name="deals"
+    )
+    stage = models.ForeignKey(
+        Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="deals"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN, editable=False
+    )
+    amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(_("currency"), max_length=3, default="JPY")
+    expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
+    channel = models.CharField(_("channel / source"), max_length=20, blank=True)
+    source_lead = models.ForeignKey(
+        "customers.Lead",
+        verbose_name=_("source lead"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    probability = models.PositiveSmallIntegerField(
+        _("probability (%)"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the stage's probability."),
+    )
+    probability_reason = models.CharField(
+        _("reason for the probability"), max_length=200, blank=True
+    )
+    forecast_category = models.CharField(
+        _("forecast category"),
+        max_length=20,
+        choices=ForecastCategory.choices,
+        default=ForecastCategory.PIPELINE,
+    )
+
+    # BANT: each item is captured or not yet, with a note.
+    budget_status = models.CharField(
+        _("budget"), max_length=10, choices=Captured.choices, blank=True, default=""
+    )
+    budget_note = models.CharField(_("budget: details"), max_length=300, blank=True)
+    authority_status = models.CharField(
+        _("decision maker"), max_length=10, choices=Captured.choices, blank=True, default=""
+    )
+    authority_note = models.CharField(_("decision maker: details"), max_length=300, blank=True)
+    need_status = models.CharField(
+        _("need"), max_length=10, choices=Captured.choices, blank=True, default=""
+    )
+    need_note = models.CharField(_("need: details"), max_length=300, blank=True)
+    timing_status = models.CharField(
+        _("timing"), max_length=10, choices=Captured.choices, blank=True, default=""
+    )
+    timing_note = models.CharField(_("timing: details"), max_length=300, blank=True)
+
+    first_reaction = models.CharField(
+        _("first reaction"), max_length=20, choices=Reaction.choices, blank=True
+    )
+    first_reaction_note = models.CharField(_("first reaction: details"), max_length=300, blank=True)
+    competitor = models.CharField(
+        _("competitor"), max_length=10, choices=Competitor.choices, blank=True
+    )
+    competitor_name = models.CharField(_("competitor: who"), max_length=200, blank=True)
+    hurdle = models.CharField(_("hurdle"), max_length=20, choices=Hurdle.choices, blank=True)
+    hurdle_note = models.CharField(_("hurdle: details"), max_length=300, blank=True)
+    next_step = models.CharField(
+        _("next step"), max_length=20, choices=NextStep.choices, blank=True
+    )
+    next_step_note = models.CharField(_("next step: details"), max_length=300, blank=True)
+
+    loss_reason = models.ForeignKey(
+        LossReason,
+        verbose_name=_("loss reason"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    loss_note = models.TextField(_("loss: details"), blank=True)
+    won_points = models.TextField(_("deciding points"), blank=True)
+    won_terms = models.TextField(_("final terms"), blank=True)
+    handoff_notes = models.TextField(_("hand-off notes"), blank=True)
+
+    # Ticked checklist items: {"<stage id>": ["<item key>", ...]}.
+    checklist_done = models.JSONField(default=dict, blank=True, editable=False)
+    stage_entered_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The later of the last stage change and the last activity: what "stalled" is measured on.
+    last_touched_at = models.DateTimeField(default=timezone.now, editable=False)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("deal")
+        verbose_name_plural = _("deals")
+        indexes = [
+            models.Index(fields=["pipeline", "status", "stage"], name="deal_board"),
+            models.Index(fields=["status", "expected_close_date"], name="deal_forecast"),
+            models.Index(fields=["status", "closed_at"], name="deal_closed"),
+            models.Index(fields=["company", "status"], name="deal_company"),
+            models.Index(fields=["owner", "status"], name="deal_owner"),
+            models.Index(fields=["team", "status"], name="deal_team"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def effective_probability(self) -> int:
+        return self.stage.probability if self.probability is None else self.probability
+
+    @property
+    def weighted_amount(self) -> Decimal:
+        return self.amount * self.effective_probability / 100
+
+    def search_values(self) -> list[str | None]:
+        return [self.name, self.competitor_name, self.next_action]
+
+
+class DealContact(models.Model):
+    class Role(models.TextChoices):
+        DECISION_MAKER = "decision_maker", _("Decision maker")
+        INFLUENCER = "influencer", _("Influencer")
+        USER = "user", _("User")
+        APPROVER = "approver", _("Approver")
+        OTHER = "other", _("Other")
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="deal_contacts")
+    contact = models.ForeignKey("customers.Contact", on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.OTHER)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["deal", "contact"], name="deal_contact_once")
+        ]
+
+
+class StageChange(models.Model):
+    """One move of a deal, kept for time in stage, lead time and conversion."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.ForeignKey(
+        Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    # Seconds the deal spent in ``from_stage`` before this move.
+    seconds_in_from = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["deal", "at"], name="stagechange_deal"),
+            models.Index(fields=["to_stage", "at"], name="stagechange_to"),
+        ]

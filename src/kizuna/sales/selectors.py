@@ -1,0 +1,437 @@
+"""Reads of pipelines and deals, filtered by what the acting user may see."""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import (
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
+
+from kizuna.core import access, customfields
+from kizuna.core.models import OrgSettings
+from kizuna.core.search import filter_search
+from kizuna.sales.models import Deal, LossReason, Pipeline, Stage, StageChange
+
+BOARD_PAGE = 20
+HYGIENE = ("stalled", "no_next_action", "overdue")
+
+
+def pipelines() -> QuerySet[Pipeline]:
+    return Pipeline.objects.filter(is_active=True)
+
+
+def pipeline_stages(pipeline: Pipeline) -> list[Stage]:
+    return list(pipeline.stages.select_related("phase", "pipeline"))
+
+
+def loss_reasons() -> QuerySet[LossReason]:
+    return LossReason.objects.filter(is_active=True)
+
+
+def _probability():
+    return Coalesce(F("probability"), F("stage__probability"))
+
+
+def _weighted():
+    return ExpressionWrapper(
+        F("amount") * _probability() / Value(100),
+        output_field=DecimalField(max_digits=20, decimal_places=4),
+    )
+
+
+def stalled_q(stages: list[Stage], now: datetime.datetime | None = None) -> Q:
+    """Open deals whose last stage change or activity is older than their stage allows."""
+    now = now or timezone.now()
+    q = Q(pk__in=[])
+    for stage in stages:
+        if stage.is_open:
+            cutoff = now - datetime.timedelta(days=stage.effective_stall_days())
+            q |= Q(stage=stage, last_touched_at__lt=cutoff)
+    return q & Q(status=Deal.Status.OPEN)
+
+
+def no_next_action_q() -> Q:
+    return Q(status=Deal.Status.OPEN, next_action="")
+
+
+def overdue_q(today: datetime.date | None = None) -> Q:
+    today = today or timezone.localdate()
+    return Q(status=Deal.Status.OPEN, next_action_due__lt=today)
+
+
+def _month_range(value: str) -> tuple[datetime.date, datetime.date] | None:
+    try:
+        start = datetime.date.fromisoformat(value + "-01")
+    except ValueError:
+        return None
+    end = (start + datetime.timedelta(days=32)).replace(day=1)
+    return start, end
+
+
+def deal_list(*, user, filters: dict[str, Any] | None = None) -> QuerySet[Deal]:
+    f = filters or {}
+    qs = access.visible(Deal.objects.all(), user)
+    for name in ("pipeline", "stage", "owner", "team", "company"):
+        if f.get(name):
+            qs = qs.filter(**{f"{name}_id": getattr(f[name], "pk", f[name])})
+    if f.get("status") in Deal.Status.values:
+        qs = qs.filter(status=f["status"])
+    if f.get("close_month"):
+        span = _month_range(f["close_month"])
+        if span:
+            qs = qs.filter(expected_close_date__gte=span[0], expected_close_date__lt=span[1])
+    if f.get("tag"):
+        qs = qs.filter(tags__name=f["tag"])
+    hygiene = f.get("hygiene")
+    if hygiene == "stalled":
+        stages = list(Stage.objects.select_related("pipeline").filter(outcome=Stage.Outcome.OPEN))
+        qs = qs.filter(stalled_q(stages))
+    elif hygiene == "no_next_action":
+        qs = qs.filter(no_next_action_q())
+    elif hygiene == "overdue":
+        qs = qs.filter(overdue_q())
+    if f.get("q"):
+        qs = filter_search(qs, f["q"])
+    if f.get("custom"):
+        qs, _used = customfields.filter_queryset(qs, "deal", f["custom"])
+    ordering = f.get("ordering")
+    if ordering in DEAL_ORDERINGS:
+        qs = qs.order_by(*DEAL_ORDERINGS[ordering])
+    return qs.select_related("owner", "team", "company", "stage", "stage__pipeline", "pipeline")
+
+
+DEAL_ORDERINGS = {
+    "-created": ("-created_at", "-id"),
+    "close": ("expected_close_date", "id"),
+    "-amount": ("-amount", "-id"),
+    "name": ("name", "id"),
+}
+
+
+def deal_detail(*, user, pk: int) -> Deal:
+    return access.get_visible_or_404(
+        Deal.objects.select_related(
+            "owner", "team", "company", "stage", "stage__phase", "pipeline", "loss_reason"
+        ),
+        user,
+        pk=pk,
+    )
+
+
+# Board ---------------------------------------------------------------------
+
+
+@dataclass
+class Column:
+    stage: Stage
+    count: int = 0
+    totals: dict[str, Decimal] = field(default_factory=dict)
+    weighted: dict[str, Decimal] = field(default_factory=dict)
+    deals: list[Deal] = field(default_factory=list)
+
+    @property
+    def has_more(self) -> bool:
+        return len(self.deals) < self.count
+
+
+def _board_queryset(user, pipeline: Pipeline, filters: dict[str, Any]) -> QuerySet[Deal]:
+    f = {k: v for k, v in filters.items() if k not in ("status", "pipeline", "stage")}
+    return deal_list(user=user, filters=f).filter(pipeline=pipeline).order_by()
+
+
+def board(*, user, pipeline: Pipeline, filters: dict[str, Any], closed_days: int = 30):
+    """The columns of a pipeline: per stage the count, amount and weighted amount of the
+    deals the user sees, and the first cards. Won and lost columns show the last
+    ``closed_days`` days only."""
+    stages = pipeline_stages(pipeline)
+    columns = {s.pk: Column(s) for s in stages}
+    qs = _board_queryset(user, pipeline, filters)
+    since = timezone.now() - datetime.timedelta(days=closed_days)
+    qs = qs.filter(Q(status=Deal.Status.OPEN) | Q(closed_at__gte=since))
+    totals = qs.values("stage_id", "currency").annotate(
+        n=Count("id"), total=Sum("amount"), weighted=Sum(_weighted())
+    )
+    for row in totals:
+        column = columns[row["stage_id"]]
+        column.count += row["n"]
+        column.totals[row["currency"]] = row["total"] or Decimal(0)
+        column.weighted[row["currency"]] = row["weighted"] or Decimal(0)
+    ranked = qs.annotate(
+        rank=Window(
+            RowNumber(),
+            partition_by=[F("stage_id")],
+            order_by=[F("expected_close_date").asc(nulls_last=True), F("id").asc()],
+        )
+    ).filter(rank__lte=BOARD_PAGE)
+    for deal in _card_rows(ranked):
+        columns[deal.stage_id].deals.append(deal)
+    return [columns[s.pk] for s in stages]
+
+
+def _card_rows(qs: QuerySet[Deal]) -> list[Deal]:
+    deals = list(qs.select_related(None).select_related("owner", "company", "stage__pipeline"))
+    for deal in deals:
+        deal.badges = card_badges(deal)  # type: ignore[attr-defined]
+    return deals
+
+
+def column_page(
+    *, user, pipeline: Pipeline, stage: Stage, filters: dict[str, Any], offset: int
+) -> list[Deal]:
+    qs = _board_queryset(user, pipeline, filters).filter(stage=stage)
+    if not stage.is_open:
+        qs = qs.filter(closed_at__gte=timezone.now() - datetime.timedelta(days=30))
+    qs = qs.order_by(F("expected_close_date").asc(nulls_last=True), "id")
+    return _card_rows(qs[offset : offset + BOARD_PAGE])
+
+
+def card_badges(deal: Deal, now: datetime.datetime | None = None) -> list[str]:
+    """``stalled``, ``no_next_action``, ``overdue`` for an open deal."""
+    if deal.status != Deal.Status.OPEN:
+        return []
+    now = now or timezone.now()
+    badges = []
+    stall = deal.stage.stall_days or deal.stage.pipeline.default_stall_days
+    if deal.last_touched_at < now - datetime.timedelta(days=stall):
+        badges.append("stalled")
+    if not deal.next_action:
+        badges.append("no_next_action")
+    elif deal.next_action_due and deal.next_action_due < timezone.localdate(now):
+        badges.append("overdue")
+    return badges
+
+
+def hygiene_counts(*, user, pipeline: Pipeline | None = None) -> dict[str, int]:
+    qs = access.visible(Deal.objects.filter(status=Deal.Status.OPEN), user)
+    if pipeline is not None:
+        qs = qs.filter(pipeline=pipeline)
+    stages = list(Stage.objects.select_related("pipeline").filter(outcome=Stage.Outcome.OPEN))
+    return qs.aggregate(
+        stalled=Count("id", filter=stalled_q(stages)),
+        no_next_action=Count("id", filter=no_next_action_q()),
+        overdue=Count("id", filter=overdue_q()),
+    )
+
+
+def overlapping_for(*, user, company, team_id: int | None, exclude_pk: int | None = None):
+    """Open deals of other teams on the same customer, each shown as far as ``user`` may see."""
+    from kizuna.sales.services import overlapping_deals
+
+    rows = list(overlapping_deals(company=company, team_id=team_id, exclude_pk=exclude_pk)[:20])
+    seen = set(
+        access.visible(Deal.objects.filter(pk__in=[d.pk for d in rows]), user).values_list(
+            "pk", flat=True
+        )
+    )
+    for deal in rows:
+        deal.is_visible = deal.pk in seen  # type: ignore[attr-defined]
+    return rows
+
+
+# Forecast ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    key: str
+    start: datetime.date
+    end: datetime.date  # exclusive
+
+
+def periods(today: datetime.date | None = None) -> dict[str, Period]:
+    """This month, this quarter and this fiscal year, per the org's fiscal year start."""
+    today = today or timezone.localdate()
+    fy_start_month = OrgSettings.get().fiscal_year_start_month
+
+    def add_months(d: datetime.date, n: int) -> datetime.date:
+        m = d.month - 1 + n
+        return datetime.date(d.year + m // 12, m % 12 + 1, 1)
+
+    month = today.replace(day=1)
+    offset = (today.month - fy_start_month) % 12
+    fy = add_months(month, -offset)
+    quarter = add_months(fy, (offset // 3) * 3)
+    return {
+        "month": Period("month", month, add_months(month, 1)),
+        "quarter": Period("quarter", quarter, add_months(quarter, 3)),
+        "year": Period("year", fy, add_months(fy, 12)),
+    }
+
+
+def fiscal_year_label(period: Period) -> int:
+    """The fiscal year named by the calendar year it starts in (2026年度 = Apr 2026-Mar 2027)."""
+    return period.start.year
+
+
+@dataclass
+class ForecastRow:
+    key: Any
+    label: str
+    pipeline: Decimal = Decimal(0)
+    weighted: Decimal = Decimal(0)
+    commit: Decimal = Decimal(0)
+    best_case: Decimal = Decimal(0)
+    won: Decimal = Decimal(0)
+    open_count: int = 0
+
+
+def forecast(
+    *,
+    user,
+    period: Period,
+    group_by: str = "owner",
+    currency: str = "JPY",
+    filters: dict[str, Any] | None = None,
+) -> tuple[list[ForecastRow], ForecastRow]:
+    """Expected orders in ``period``: open deals closing in it (pipeline, weighted, commit,
+    best case) and deals won in it, by owner or team, in one currency."""
+    group = {"owner": "owner_id", "team": "team_id"}[group_by]
+    qs = deal_list(user=user, filters={**(filters or {}), "status": None}).order_by()
+    qs = qs.filter(currency=currency).filter(
+        Q(
+            status=Deal.Status.OPEN,
+            expected_close_date__gte=period.start,
+            expected_close_date__lt=period.end,
+        )
+        | Q(
+            status=Deal.Status.WON,
+            closed_at__date__gte=period.start,
+            closed_at__date__lt=period.end,
+        )
+    )
+    is_open = Q(status=Deal.Status.OPEN)
+    committed = Q(is_open, forecast_category=Deal.ForecastCategory.COMMIT)
+    best = Q(
+        is_open,
+        forecast_category__in=[Deal.ForecastCategory.COMMIT, Deal.ForecastCategory.BEST_CASE],
+    )
+    counted = ~Q(forecast_category=Deal.ForecastCategory.OMITTED)
+    rows = qs.values(group).annotate(
+        pipeline=Sum("amount", filter=is_open & counted),
+        weighted=Sum(_weighted(), filter=is_open & counted),
+        commit=Sum("amount", filter=committed),
+        best_case=Sum("amount", filter=best),
+        won=Sum("amount", filter=Q(status=Deal.Status.WON)),
+        open_count=Count("id", filter=is_open),
+    )
+    labels = _labels(group_by, [r[group] for r in rows])
+    result = []
+    total = ForecastRow(None, "")
+    for r in rows:
+        row = ForecastRow(
+            r[group],
+            labels.get(r[group], "—"),
+            r["pipeline"] or Decimal(0),
+            (r["weighted"] or Decimal(0)).quantize(Decimal(1)),
+            r["commit"] or Decimal(0),
+            r["best_case"] or Decimal(0),
+            r["won"] or Decimal(0),
+            r["open_count"],
+        )
+        result.append(row)
+        for name in ("pipeline", "weighted", "commit", "best_case", "won", "open_count"):
+            setattr(total, name, getattr(total, name) + getattr(row, name))
+    result.sort(key=lambda r: (-(r.won + r.commit), r.label))
+    return result, total
+
+
+def _labels(group_by: str, keys: list[Any]) -> dict[Any, str]:
+    from kizuna.iam.models import Team, User
+
+    if group_by == "owner":
+        return {u.pk: str(u) for u in User.objects.filter(pk__in=keys)}
+    return {t.pk: str(t) for t in Team.objects.filter(pk__in=keys)}
+
+
+# Stage history ----------------------------------------------------------------
+
+
+def stage_history(*, deal: Deal) -> list[StageChange]:
+    return list(deal.stage_changes.select_related("from_stage", "to_stage", "actor"))
+
+
+def time_in_stages(*, deal: Deal, now: datetime.datetime | None = None) -> list[tuple[Stage, int]]:
+    """Seconds spent in each stage the deal has been in, the current one up to now."""
+    now = now or timezone.now()
+    spent: dict[int, int] = defaultdict(int)
+    stages: dict[int, Stage] = {}
+    changes = stage_history(deal=deal)
+    for change in changes:
+        if change.from_stage is not None and change.seconds_in_from is not None:
+            spent[change.from_stage.pk] += change.seconds_in_from
+            stages[change.from_stage.pk] = change.from_stage
+    current = deal.stage
+    stages[current.pk] = current
+    spent[current.pk] += max(0, int((now - deal.stage_entered_at).total_seconds()))
+    return [(stages[pk], spent[pk]) for pk in sorted(stages, key=lambda pk: stages[pk].position)]
+
+
+def conversion(*, user, pipeline: Pipeline, since: datetime.date | None = None):
+    """Per stage: how many visible deals reached it, and the share that went on to a later
+    stage (stage-to-stage conversion), from the stage history."""
+    stages = pipeline_stages(pipeline)
+    deals = access.visible(Deal.objects.filter(pipeline=pipeline), user)
+    changes = StageChange.objects.filter(deal__in=deals.values("pk"))
+    if since:
+        changes = changes.filter(deal__created_at__date__gte=since)
+    reached = dict(
+        changes.values("to_stage_id")
+        .annotate(n=Count("deal_id", distinct=True))
+        .values_list("to_stage_id", "n")
+    )
+    positions = {s.pk: s.position for s in stages}
+    lost = {s.pk for s in stages if s.outcome == Stage.Outcome.LOST}
+    # A deal that reached a later stage also passed the earlier ones.
+    best: dict[int, int] = {}
+    for deal_id, stage_id in changes.values_list("deal_id", "to_stage_id"):
+        if stage_id in lost or stage_id not in positions:
+            continue
+        best[deal_id] = max(best.get(deal_id, -1), positions[stage_id])
+    result = []
+    for stage in stages:
+        if stage.outcome == Stage.Outcome.LOST:
+            continue
+        entered = sum(1 for top in best.values() if top >= stage.position)
+        onward = sum(1 for top in best.values() if top > stage.position)
+        result.append(
+            {
+                "stage": stage,
+                "entered": entered,
+                "direct": reached.get(stage.pk, 0),
+                "onward": onward,
+                "rate": (onward / entered) if entered else None,
+            }
+        )
+    return result
+
+
+def lead_time_days(*, user, pipeline: Pipeline | None = None) -> float | None:
+    """Average days from a won deal's first stage entry (first contact) to winning."""
+    qs = access.visible(Deal.objects.filter(status=Deal.Status.WON), user)
+    if pipeline is not None:
+        qs = qs.filter(pipeline=pipeline)
+    total = 0.0
+    n = 0
+    first = dict(
+        StageChange.objects.filter(deal__in=qs.values("pk"), from_stage__isnull=True).values_list(
+            "deal_id", "at"
+        )
+    )
+    for pk, closed in qs.values_list("pk", "closed_at"):
+        if closed and pk in first:
+            total += (closed - first[pk]).total_seconds() / 86400
+            n += 1
+    return total / n if n else None
