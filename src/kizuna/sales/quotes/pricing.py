@@ -262,7 +262,9 @@ _GROUPED = re.compile(r"\d{1,3}(,\d{3})+")
 _PLAIN = re.compile(r"\d+")
 
 
-def parse_amount(raw: str | int | Decimal, *, currency: str, places: int | None = None) -> Decimal:
+def parse_amount(
+    raw: str | int | Decimal | float, *, currency: str, places: int | None = None
+) -> Decimal:
     """Read an amount as people type it: ``1,000円``, ``￥1,000``, ``１０００``.
 
     Accepted when unambiguous: full-width digits, thousands separators in
@@ -272,8 +274,27 @@ def parse_amount(raw: str | int | Decimal, *, currency: str, places: int | None 
     separators, anything that is not a number. ``places`` overrides the
     currency's decimal places (quantities).
     """
-    text = str(raw) if isinstance(raw, int | Decimal) else raw
     allowed = currency_exponent(currency) if places is None else places
+    if isinstance(raw, bool):
+        raw = str(raw)
+    elif isinstance(raw, float):
+        raw = Decimal(str(raw))
+    if isinstance(raw, int | Decimal):
+        # A number, not text: 1080.00 from a DecimalField is 1080.
+        value = Decimal(raw)
+        if not value.is_finite():
+            raise ValidationError(_("This is not an amount."), code="invalid")
+        if not _has_places(value, allowed):
+            if places is None:
+                raise ValidationError(_no_places_message(currency), code="places")
+            raise ValidationError(
+                _("Type at most %(places)d decimal places.") % {"places": allowed},
+                code="places",
+            )
+        return value
+    if not isinstance(raw, str):
+        raise ValidationError(_("This is not an amount."), code="invalid")
+    text = raw
     original = text
     text = unicodedata.normalize("NFKC", text).strip().upper()
     text = re.sub(r"\s+", "", text)
