@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from kizuna.api.concurrency import IF_MATCH, expected_version
 from kizuna.api.errors import field_errors
@@ -20,7 +20,7 @@ from kizuna.sales import selectors as deal_selectors
 from kizuna.sales import selectors_quotes as selectors
 from kizuna.sales import services_quotes as services
 from kizuna.sales.models import Product, Quote
-from kizuna.sales.quotes import pdf
+from kizuna.sales.quotes import pdf, pricing
 from kizuna.sales.services import ExitCriteriaError
 
 router = Router(tags=["quotes"])
@@ -28,6 +28,11 @@ router = Router(tags=["quotes"])
 # Amounts go out as decimal strings ("1200", "19.99") and come in as numbers or
 # as text people type ("1,200円", "１２００"); a quantity may have 3 decimals.
 Amount = Decimal | int | str
+
+
+def _in_unit(amount: Decimal, currency: str) -> Decimal:
+    """An amount with the currency's decimal places: JPY 1200, USD 19.99."""
+    return pricing.quantize(Decimal(amount), currency)
 
 
 class ProductOut(Schema):
@@ -41,6 +46,10 @@ class ProductOut(Schema):
     tax_rate: int
     is_active: bool
     version: int
+
+    @staticmethod
+    def resolve_unit_price(obj) -> Decimal:
+        return _in_unit(obj.unit_price, obj.currency)
 
 
 class ProductIn(Schema):
@@ -86,6 +95,18 @@ class QuoteLineOut(Schema):
     def resolve_product(obj) -> int | None:
         return obj.product_id
 
+    @staticmethod
+    def resolve_unit_price(obj) -> Decimal:
+        return _in_unit(obj.unit_price, obj.quote.currency)
+
+    @staticmethod
+    def resolve_discount(obj) -> Decimal:
+        return _in_unit(obj.discount, obj.quote.currency)
+
+    @staticmethod
+    def resolve_amount(obj) -> Decimal:
+        return _in_unit(obj.amount, obj.quote.currency)
+
 
 class TaxRateOut(Schema):
     rate: Decimal
@@ -125,6 +146,22 @@ class QuoteOut(Schema):
     @staticmethod
     def resolve_deal(obj) -> int:
         return obj.deal_id
+
+    @staticmethod
+    def resolve_discount(obj) -> Decimal:
+        return _in_unit(obj.discount, obj.currency)
+
+    @staticmethod
+    def resolve_subtotal(obj) -> Decimal:
+        return _in_unit(obj.subtotal, obj.currency)
+
+    @staticmethod
+    def resolve_tax(obj) -> Decimal:
+        return _in_unit(obj.tax, obj.currency)
+
+    @staticmethod
+    def resolve_total(obj) -> Decimal:
+        return _in_unit(obj.total, obj.currency)
 
     @staticmethod
     def resolve_owner(obj) -> int:
@@ -313,8 +350,8 @@ def accept_quote(request, quote_id: int, payload: DecisionIn, response: HttpResp
             {"stage": m.stage_id, "key": m.key, "label": str(m.label), "kind": m.kind}
             for m in exc.missing
         ]
-        return 422, {"detail": field_errors(exc), "missing": missing}
-    return 200, with_etag(response, _detail(request, quote_id))
+        return Status(422, {"detail": field_errors(exc), "missing": missing})
+    return Status(200, with_etag(response, _detail(request, quote_id)))
 
 
 @router.post("/quotes/{int:quote_id}/reject", response=QuoteOut, openapi_extra=IF_MATCH)

@@ -40,6 +40,11 @@ def _money(amount: Decimal, currency: str) -> str:
     return pricing.format_amount(amount, currency)
 
 
+def _plain(amount: Decimal, quote) -> str:
+    """An amount for a spreadsheet: digits in the currency's unit, no sign or separators."""
+    return f"{amount:.{pricing.currency_exponent(quote.currency)}f}"
+
+
 # Products -----------------------------------------------------------------
 
 
@@ -149,9 +154,9 @@ def quote_columns() -> list[Column]:
         Column("owner", _("Owner"), lambda q: q.owner, optional=True),
         # Exports carry the amounts as numbers too.
         Column("currency", _("Currency"), lambda q: q.currency, listed=False),
-        Column("subtotal_amount", _("Subtotal"), lambda q: q.subtotal, listed=False),
-        Column("tax_amount", _("Consumption tax"), lambda q: q.tax, listed=False),
-        Column("total_amount", _("Total (number)"), lambda q: q.total, listed=False),
+        Column("subtotal_amount", _("Subtotal"), lambda q: _plain(q.subtotal, q), listed=False),
+        Column("tax_amount", _("Consumption tax"), lambda q: _plain(q.tax, q), listed=False),
+        Column("total_amount", _("Total (number)"), lambda q: _plain(q.total, q), listed=False),
     ]
 
 
