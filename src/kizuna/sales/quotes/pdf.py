@@ -334,6 +334,9 @@ class _Renderer:
         y = pdf.get_y() + 0.5
         pdf.line(15, y, 15 + left_w, y)
         pdf.set_y(y + 1.5)
+        self.font(8.5)
+        if doc.customer.address:
+            pdf.multi_cell(left_w, 4.6, doc.customer.address, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.font(10)
         if doc.customer.contact:
             pdf.cell(left_w, 6, form["contact"].format(name=doc.customer.contact), new_y=YPos.NEXT)
