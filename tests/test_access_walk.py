@@ -34,6 +34,11 @@ ADMIN_ONLY = {
     "automation:calendar_settings",
     "automation:dayoff_add",
     "automation:dayoff_delete",
+    "automation:webhook_list",
+    "automation:webhook_detail",
+    "automation:webhook_toggle",
+    "automation:webhook_delete",
+    "automation:webhook_redeliver",
 }
 # Pages that show only the user's own things or nothing record-specific.
 OWN_PAGES = {

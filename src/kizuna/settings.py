@@ -194,6 +194,11 @@ HUEY = {
     "consumer": {"workers": KIZUNA_JOBS_WORKERS, "worker_type": "thread"},
 }
 
+# Webhooks: seconds to wait for an endpoint, and consecutive failed attempts
+# after which a subscription is disabled and the admins are told.
+KIZUNA_WEBHOOK_TIMEOUT = float(os.environ.get("KIZUNA_WEBHOOK_TIMEOUT", "10"))
+KIZUNA_WEBHOOK_MAX_FAILURES = int(os.environ.get("KIZUNA_WEBHOOK_MAX_FAILURES", "10"))
+
 EMAIL_BACKEND = os.environ.get(
     "KIZUNA_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )

@@ -60,6 +60,18 @@ EXPECTED = {
     ("GET", "/api/v1/users/{user_id}"): 200,
     ("GET", "/api/v1/teams"): 200,
     ("GET", "/api/v1/teams/{team_id}"): 200,
+    ("GET", "/api/v1/pipelines"): 200,
+    ("GET", "/api/v1/pipelines/{pipeline_id}"): 200,
+    ("GET", "/api/v1/loss-reasons"): 200,
+    ("GET", "/api/v1/forecast"): 200,
+    ("GET", "/api/v1/deals"): "list",
+    ("POST", "/api/v1/deals"): 422,
+    ("GET", "/api/v1/deals/{deal_id}"): 404,
+    ("PATCH", "/api/v1/deals/{deal_id}"): 404,
+    ("DELETE", "/api/v1/deals/{deal_id}"): 404,
+    ("POST", "/api/v1/deals/{deal_id}/move"): 404,
+    ("GET", "/api/v1/deals/{deal_id}/stage-history"): 404,
+    ("POST", "/api/v1/deals/bulk-move"): 422,
     # The product catalogue is read by everyone and changed by admins.
     ("GET", "/api/v1/products"): 200,
     ("POST", "/api/v1/products"): 403,
@@ -83,11 +95,13 @@ def records(org):
     contact = ContactFactory(owner=org.rep, company=company, family_name="秘密")
     lead = LeadFactory(owner=org.rep, company_name="秘密工業")
     activity = ActivityFactory(owner=org.rep, company=company, subject="秘密の相談")
-    deal = deal_create(actor=org.rep, name="秘密案件", company=company, amount=1000)
+    deal = deal_create(actor=org.rep, name="秘密案件", company=company)
     product = product_create(actor=org.admin, code="P-1", name="保守", unit_price=1000)
     quote = quote_create(actor=org.rep, deal=deal, lines=[LineInput(product=product, quantity=2)])
     return {
         "deal_id": deal.pk,
+        "pipeline_id": deal.pipeline_id,
+        "stage_id": deal.stage_id,
         "product_id": product.pk,
         "quote_id": quote.pk,
         "company_id": company.pk,
@@ -101,7 +115,12 @@ def records(org):
 
 def _body(path: str, ids: dict) -> dict:
     resource = path.split("/")[3]
+    if path.endswith("/bulk-move"):
+        return {"deals": [ids["deal_id"]], "stage": ids["stage_id"]}
+    if path.endswith("/move"):
+        return {"stage": ids["stage_id"]}
     return {
+        "deals": {"name": "侵入", "company": ids["company_id"]},
         "companies": {"name": "侵入", "parent": ids["company_id"]},
         "contacts": {"family_name": "侵入", "company": ids["company_id"]},
         "leads": {"family_name": "侵入", "channel": "other"},
@@ -155,7 +174,8 @@ def test_outsider_gets_nothing_of_another_team(org, records, api_for, method, pa
     if expected == 422:
         # The reference to a record they cannot see is refused, as if it did not exist.
         locs = [e["loc"] for e in response.json()["detail"]]
-        assert ["body", "parent" if "companies" in path else "company"] in locs
+        field = {"companies": "parent", "bulk-move": "deals"}.get(path.split("/")[-1], "company")
+        assert ["body", field] in locs
 
 
 @pytest.mark.parametrize(

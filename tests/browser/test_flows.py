@@ -148,7 +148,7 @@ def test_rep_logs_a_call_and_finds_it_again(desktop, org, login, shot):
     page.get_by_role("link", name="Language and time zone").click()
     expect(page).to_have_url(re.compile(r"/me/$"))
     page.select_option("#id_language", "ko")
-    page.locator("main button[type=submit]").click()
+    page.get_by_role("button", name="Save").click()
     expect(page.locator("html")).to_have_attribute("lang", "ko")
     with translation.override("ko"):
         companies_ko = translation.gettext("Companies")

@@ -311,3 +311,22 @@ def test_conversion_and_time_in_stage(org, deal):
     deal.refresh_from_db()
     spent = dict((s.translations["ja"], sec) for s, sec in selectors.time_in_stages(deal=deal))
     assert set(spent) == {"初回接触", "ヒアリング中"}
+
+
+def test_the_daily_hygiene_job_alerts_owner_and_manager_once(org, deal):
+    from kizuna.automation.models import Notification
+    from kizuna.sales.tasks import alert_deal_hygiene
+
+    Deal.objects.filter(pk=deal.pk).update(
+        last_touched_at=timezone.now() - datetime.timedelta(days=40)
+    )
+    assert alert_deal_hygiene() == 4  # stalled + no next action, to the rep and her manager
+    kinds = set(Notification.objects.values_list("recipient__username", "kind"))
+    assert kinds == {
+        ("rep", "deal_stalled"),
+        ("rep", "deal_no_next_action"),
+        ("manager", "deal_stalled"),
+        ("manager", "deal_no_next_action"),
+    }
+    assert alert_deal_hygiene() == 0  # a second run the same day is a no-op
+    assert "40" in Notification.objects.filter(kind="deal_stalled").first().text

@@ -154,3 +154,84 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.token[:6]}…)"
+
+
+class WebhookEvent(models.TextChoices):
+    """Events other systems can subscribe to; apps emit them with emit_event()."""
+
+    COMPANY_CREATED = "company.created", _("company created")
+    CONTACT_CREATED = "contact.created", _("contact created")
+    LEAD_CREATED = "lead.created", _("lead created")
+    DEAL_CREATED = "deal.created", _("deal created")
+    DEAL_STAGE_CHANGED = "deal.stage_changed", _("deal moved to another stage")
+    DEAL_WON = "deal.won", _("deal won")
+    DEAL_LOST = "deal.lost", _("deal lost")
+
+
+class WebhookSubscription(models.Model):
+    """An endpoint that receives signed JSON for the events it subscribes to."""
+
+    name = models.CharField(_("name"), max_length=100)
+    url = models.URLField(_("endpoint URL"), max_length=500)
+    events = models.JSONField(_("events"), default=list)
+    # Shared with the receiver, which checks the HMAC-SHA256 signature.
+    secret = models.CharField(max_length=64, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    consecutive_failures = models.PositiveIntegerField(_("failures in a row"), default=0)
+    disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
+    disabled_reason = models.CharField(_("why disabled"), max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or being sent) to one subscription, with its outcome."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        RETRYING = "retrying", _("waiting to retry")
+        SUCCEEDED = "succeeded", _("delivered")
+        FAILED = "failed", _("failed")
+
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.CharField(_("event"), max_length=50)
+    event_id = models.UUIDField(_("event ID"))
+    payload = models.JSONField(_("payload"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    response_code = models.PositiveSmallIntegerField(_("response code"), null=True, blank=True)
+    response_body = models.TextField(_("response"), blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "event_id"], name="automation_webhook_delivery_once"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["subscription", "-created_at"], name="automation_webhook_log")
+        ]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.subscription}"

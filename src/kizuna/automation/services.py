@@ -19,6 +19,9 @@ from kizuna.automation.models import (
     CompanyDayOff,
     JobRun,
     Notification,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
 )
 from kizuna.core import access, audit, records
 from kizuna.core.models import AuditEntry
@@ -247,3 +250,94 @@ def calendar_feed_revoke(*, user) -> bool:
                 changes={"calendar_feed": ["active", "revoked"]},
             )
     return deleted
+
+
+# -- webhooks ----------------------------------------------------------------
+
+WEBHOOK_FIELDS = ["name", "url", "events", "is_active"]
+
+
+def _require_webhook_admin(actor) -> None:
+    if not access.is_admin(actor):
+        raise PermissionDenied(_("Only administrators may manage webhooks."))
+
+
+def webhook_create(*, actor, name: str, url: str, events: Iterable[str]) -> WebhookSubscription:
+    _require_webhook_admin(actor)
+    with transaction.atomic():
+        chosen = sorted(set(events))
+        errors: dict[str, list[str]] = {}
+        if not chosen or any(e not in WebhookEvent.values for e in chosen):
+            errors["events"] = [_("Choose at least one event.")]
+        if not url.lower().startswith(("http://", "https://")):
+            errors["url"] = [_("Give an http:// or https:// address.")]
+        subscription = WebhookSubscription(
+            name=(name or "").strip(),
+            url=(url or "").strip(),
+            events=chosen,
+            secret=secrets.token_hex(32),
+            created_by=actor,
+        )
+        records.validate(subscription, errors, exclude=["created_by"])
+        subscription.save()
+        audit.record(
+            actor=actor,
+            action=AuditEntry.Action.CREATE,
+            obj=subscription,
+            changes={k: [None, v] for k, v in audit.snapshot(subscription, WEBHOOK_FIELDS).items()},
+        )
+    return subscription
+
+
+def webhook_set_active(*, actor, subscription: WebhookSubscription, active: bool) -> None:
+    """Enable (the failure count starts again) or disable a webhook."""
+    _require_webhook_admin(actor)
+    with transaction.atomic():
+        subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+        before = audit.snapshot(subscription, WEBHOOK_FIELDS)
+        subscription.is_active = active
+        if active:
+            subscription.consecutive_failures = 0
+            subscription.disabled_at = None
+            subscription.disabled_reason = ""
+        else:
+            subscription.disabled_at = timezone.now()
+            subscription.disabled_reason = _("Disabled by %(user)s.") % {"user": actor}
+        subscription.save()
+        records.audit_update(
+            actor, subscription, before, audit.snapshot(subscription, WEBHOOK_FIELDS)
+        )
+
+
+def webhook_delete(*, actor, subscription: WebhookSubscription) -> None:
+    _require_webhook_admin(actor)
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action=AuditEntry.Action.DELETE,
+            obj=subscription,
+            changes={k: [v, None] for k, v in audit.snapshot(subscription, WEBHOOK_FIELDS).items()},
+        )
+        subscription.delete()
+
+
+def webhook_redeliver(*, actor, delivery: WebhookDelivery) -> None:
+    """Send a failed delivery again (same event id, so receivers can dedupe)."""
+    from kizuna.automation.webhooks import queue_delivery
+
+    _require_webhook_admin(actor)
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+        if delivery.status != WebhookDelivery.Status.FAILED:
+            raise ValidationError(_("Only a failed delivery can be sent again."))
+        if not delivery.subscription.is_active:
+            raise ValidationError(_("Enable the webhook first."))
+        delivery.status = WebhookDelivery.Status.PENDING
+        delivery.save(update_fields=["status"])
+        audit.record(
+            actor=actor,
+            action=AuditEntry.Action.UPDATE,
+            obj=delivery,
+            changes={"status": [WebhookDelivery.Status.FAILED, WebhookDelivery.Status.PENDING]},
+        )
+        queue_delivery(delivery.pk)

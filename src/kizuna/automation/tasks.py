@@ -2,11 +2,23 @@
 
 import datetime
 
-from kizuna.automation import services
-from kizuna.automation.jobs import crontab, periodic_task
+from kizuna.automation import services, webhooks
+from kizuna.automation.jobs import crontab, periodic_task, task
 
 
 @periodic_task(crontab(minute="17", hour="3"))
 def purge_job_runs() -> None:
     """Keep a week of finished jobs in the job log."""
     services.job_runs_purge(older_than=datetime.timedelta(days=7))
+
+
+class WebhookNotDelivered(Exception):
+    """The endpoint failed; huey tries again later."""
+
+
+# Retries wait 1, 2, 4, 8 and 16 minutes.
+@task(retries=5, retry_delay=60, retry_backoff=2, context=True)
+def deliver_webhook(delivery_id: int, task=None) -> None:
+    retries_left = task.retries if task is not None else 0
+    if not webhooks.deliver(delivery_id=delivery_id, retries_left=retries_left):
+        raise WebhookNotDelivered(f"delivery {delivery_id} failed; retried later")

@@ -14,7 +14,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kizuna.automation import business_time, ics, selectors, services
-from kizuna.automation.models import BusinessCalendar, CompanyDayOff, JobRun
+from kizuna.automation.models import (
+    BusinessCalendar,
+    CompanyDayOff,
+    JobRun,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 from kizuna.core import access, ui
 from kizuna.iam.models import TIME_ZONE_CHOICES
 
@@ -269,3 +276,81 @@ def calendar_feed_revoke(request):
     if services.calendar_feed_revoke(user=request.user):
         messages.success(request, _("The calendar address was revoked."))
     return redirect("iam:profile")
+
+
+# -- webhooks ----------------------------------------------------------------
+
+
+class WebhookForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    url = forms.URLField(label=gettext_lazy("Endpoint URL"), max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        label=gettext_lazy("Events"),
+        choices=WebhookEvent.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def webhook_list(request):
+    _require_admin(request)
+    form = WebhookForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            subscription = services.webhook_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("The webhook was created."))
+            return redirect("automation:webhook_detail", pk=subscription.pk)
+    return render(
+        request,
+        "automation/webhook_list.html",
+        {"form": form, "webhooks": WebhookSubscription.objects.all()},
+    )
+
+
+@login_required
+def webhook_detail(request, pk: int):
+    _require_admin(request)
+    subscription = get_object_or_404(WebhookSubscription, pk=pk)
+    page = ui.paginate(request, subscription.deliveries.all())
+    return render(
+        request, "automation/webhook_detail.html", {"webhook": subscription, "page": page}
+    )
+
+
+@login_required
+@require_POST
+def webhook_toggle(request, pk: int):
+    _require_admin(request)
+    subscription = get_object_or_404(WebhookSubscription, pk=pk)
+    services.webhook_set_active(
+        actor=request.user, subscription=subscription, active=not subscription.is_active
+    )
+    return redirect("automation:webhook_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def webhook_delete(request, pk: int):
+    _require_admin(request)
+    subscription = get_object_or_404(WebhookSubscription, pk=pk)
+    services.webhook_delete(actor=request.user, subscription=subscription)
+    messages.success(request, _("The webhook was deleted."))
+    return redirect("automation:webhook_list")
+
+
+@login_required
+@require_POST
+def webhook_redeliver(request, pk: int):
+    _require_admin(request)
+    delivery = get_object_or_404(WebhookDelivery, pk=pk)
+    try:
+        services.webhook_redeliver(actor=request.user, delivery=delivery)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The delivery was queued again."))
+    return redirect("automation:webhook_detail", pk=delivery.subscription_id)

@@ -99,7 +99,10 @@ def create_demo_deals(*, count: int = 320, seed: int = 2024) -> int:
             channel=rng.choice(["web_form", "referral", "trade_show", "seminar", "phone"]),
             forecast_category=rng.choice(["pipeline", "pipeline", "best_case", "commit"]),
             stage_entered_at=created + step * len(path),
-            last_touched_at=created + step * len(path),
+            # Most deals saw an activity in the last days; some are left alone (below).
+            last_touched_at=max(
+                created + step * len(path), now - datetime.timedelta(days=rng.uniform(0, 8))
+            ),
         )
         for stage in path[:-1]:
             for key in stage.required_fields:

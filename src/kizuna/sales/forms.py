@@ -42,7 +42,11 @@ class DealForm(RecordForm):
         "next_step_note": NOTE,
     }
 
-    def __init__(self, *args, pipeline: Pipeline | None = None, **kwargs):
+    def __init__(
+        self, *args, pipeline: Pipeline | None = None, toward: Stage | None = None, **kwargs
+    ):
+        """``toward``: a stage the user wants to reach; what it takes to get there is shown."""
+        self.toward = toward
         super().__init__(*args, **kwargs)
         deal = self.instance
         self.fields["company"] = PickerField(
@@ -74,6 +78,8 @@ class DealForm(RecordForm):
             )
             self.order_fields(["name", "company", "pipeline"])
         self._progressive(pipeline or (deal.pipeline if deal else None))
+        # Only the fields on the form are written: a hidden one keeps its value.
+        self.model_fields = [n for n in self.model_fields if n in self.fields]
 
     def _progressive(self, pipeline: Pipeline | None) -> None:
         """Show a field once the deal reaches the stage that needs it."""
@@ -90,6 +96,9 @@ class DealForm(RecordForm):
         position = deal.stage.position if deal is not None else -1
         if deal is not None and deal.status != Deal.Status.OPEN:
             return
+        if self.toward is not None and self.toward.pipeline_id == pipeline.pk:
+            # Everything the stages on the way ask for (a jump passes several).
+            position = max(position, self.toward.position - 1)
         for name in criteria.hidden_form_fields(stages, position):
             self.fields.pop(name, None)
         here = [
@@ -110,9 +119,6 @@ class DealForm(RecordForm):
 
     def service_kwargs(self) -> dict[str, Any]:
         kwargs = super().service_kwargs()
-        for name in self.model_fields:
-            if name not in self.fields:
-                kwargs.pop(name, None)
         if self.instance is None:
             kwargs["pipeline"] = self.cleaned_data["pipeline"]
         return kwargs

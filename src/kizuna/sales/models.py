@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from kizuna.core.models import (
@@ -71,9 +71,9 @@ class Phase(Translated):
 
 class Stage(Translated):
     class Outcome(models.TextChoices):
-        OPEN = "open", _("Open")
-        WON = "won", _("Won")
-        LOST = "lost", _("Lost")
+        OPEN = "open", pgettext_lazy("deal", "Open")
+        WON = "won", pgettext_lazy("deal", "Won")
+        LOST = "lost", pgettext_lazy("deal", "Lost")
 
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
     phase = models.ForeignKey(
@@ -167,9 +167,9 @@ class Deal(OwnedModel, CustomFieldsModel, NextActionModel, SearchableModel):
     access_object_type = "deal"
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
-        WON = "won", _("Won")
-        LOST = "lost", _("Lost")
+        OPEN = "open", pgettext_lazy("deal", "Open")
+        WON = "won", pgettext_lazy("deal", "Won")
+        LOST = "lost", pgettext_lazy("deal", "Lost")
 
     class ForecastCategory(models.TextChoices):
         PIPELINE = "pipeline", _("Pipeline")

@@ -250,6 +250,10 @@ class Period:
     start: datetime.date
     end: datetime.date  # exclusive
 
+    @property
+    def last_day(self) -> datetime.date:
+        return self.end - datetime.timedelta(days=1)
+
 
 def periods(today: datetime.date | None = None) -> dict[str, Period]:
     """This month, this quarter and this fiscal year, per the org's fiscal year start."""

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kizuna.core import access, audit, records
@@ -134,6 +134,11 @@ def _passed_stages(stages: list[Stage], current: Stage | None, target: Stage) ->
     return [s for s in stages if s.is_open and start <= s.position < target.position]
 
 
+def passed_stages(deal: Deal, target: Stage) -> list[Stage]:
+    """The stages whose exit criteria a move of ``deal`` to ``target`` checks."""
+    return _passed_stages(_stages(target.pipeline), deal.stage, target)
+
+
 def check_exit_criteria(deal: Deal, target: Stage, *, from_stage: Stage | None) -> None:
     """Refuse a forward move from ``from_stage`` (None: a new deal) that leaves stages
     incomplete; every open stage passed over counts, so skipping a stage skips nothing."""
@@ -232,9 +237,10 @@ def deal_create(
     if owner is not None and not owner.is_active:
         raise ValidationError({"owner": [_("Choose an active user.")]})
     if deal.pipeline_id is None:
-        deal.pipeline = Pipeline.objects.filter(is_active=True).first()  # type: ignore[assignment]
-        if deal.pipeline is None:
+        pipeline = Pipeline.objects.filter(is_active=True).first()
+        if pipeline is None:
             raise ValidationError({"pipeline": [_("Create a pipeline first.")]})
+        deal.pipeline = pipeline
     stages = _stages(deal.pipeline)
     if stage is None:
         stage = next((s for s in stages if s.is_open), None)
@@ -361,9 +367,11 @@ def _log_move(actor, deal: Deal, previous: Stage, stage: Stage, at: datetime.dat
     from kizuna.activities.models import Activity
 
     # The subject is written in the mover's language; the stage history keeps the stages.
+    with translation.override(getattr(actor, "language", None) or translation.get_language()):
+        subject = f"{previous.label} → {stage.label}"[:200]
     activity = Activity(
         kind=Activity.Kind.STAGE,
-        subject=f"{previous.label} → {stage.label}"[:200],
+        subject=subject,
         body="",
         occurred_at=at,
         company=deal.company,

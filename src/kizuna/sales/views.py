@@ -361,7 +361,15 @@ def deal_edit(request, pk):
     deal = selectors.deal_detail(user=request.user, pk=pk)
     ui.require_edit(request, deal)
     data = request.POST if request.method == "POST" else None
-    form = DealForm(data, instance=deal)
+    to = request.GET.get("to", "")
+    toward = Stage.objects.filter(pk=to, pipeline=deal.pipeline).first() if to.isdigit() else None
+    form = DealForm(data, instance=deal, toward=toward)
+    missing = []
+    if deal.stage.is_open:
+        passing = [deal.stage]
+        if toward is not None:
+            passing = services.passed_stages(deal, toward)
+        missing = criteria.missing_items(deal, passing)
     return ui.record_form_page(
         request,
         form=form,
@@ -372,7 +380,7 @@ def deal_edit(request, pk):
             "title": _("Edit %(name)s") % {"name": deal},
             "back_url": reverse("sales:deal_detail", args=[pk]),
             "object": deal,
-            "missing": criteria.missing_items(deal, [deal.stage]) if deal.stage.is_open else [],
+            "missing": missing,
         },
     )
 

@@ -75,7 +75,7 @@
     const data = await response.json().catch(() => ({}));
     card.classList.remove("moving");
     if (!response.ok) {
-      const editUrl = card.dataset.moveUrl.replace(/move\/$/, "edit/");
+      const editUrl = card.dataset.moveUrl.replace(/move\/$/, "edit/") + "?to=" + column.dataset.stage;
       show(data.error || response.statusText, "error",
            data.missing && data.missing.length ? { href: editUrl, text: board.dataset.fillIn || "…" } : null);
       card.focus();
