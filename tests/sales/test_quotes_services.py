@@ -12,6 +12,7 @@ from kizuna.core.models import AccessLevel, AccessPolicy, AuditEntry
 from kizuna.customers.services import company_create
 from kizuna.sales import services as deal_services
 from kizuna.sales.models import Pipeline, Product, Quote, QuoteSeries, Stage
+from kizuna.sales.selectors_quotes import quote_list
 from kizuna.sales.services_quotes import (
     LineInput,
     product_create,
@@ -241,6 +242,9 @@ def test_an_expired_quote_cannot_be_accepted(org, deal, products):
     with pytest.raises(ValidationError) as exc:
         quote_accept(actor=org.rep, quote=quote)
     assert "expired" in exc.value.messages[0]
+    assert quote.current_status == Quote.Status.EXPIRED
+    assert list(quote_list(user=org.rep, filters={"status": "expired"})) == [quote]
+    assert not quote_list(user=org.rep, filters={"status": "issued"}).exists()
 
 
 @pytest.mark.django_db(transaction=True)

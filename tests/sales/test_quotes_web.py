@@ -191,3 +191,32 @@ def test_settings_refuse_a_wrong_registration_number(client, org):
     assert response.status_code == 422 and "check digit" in response.content.decode()
     response = client.post(url, {**data, "registration_number": "T7000012050002"})
     assert response.status_code == 302
+
+
+def test_quote_list_page_and_endpoint_queries_do_not_grow(
+    client, org, deal, product, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kizuna.iam.services import token_create
+    from tests.api.conftest import ApiClient
+
+    _token, key = token_create(user=org.rep, name="t")
+    api = ApiClient(key)
+    client.force_login(org.rep)
+
+    def issue(n):
+        for _ in range(n):
+            quote_create(actor=org.rep, deal=deal, lines=[LineInput(product=product)] * 2)
+
+    issue(1)
+    with CaptureQueriesContext(connection) as page_few:
+        client.get(reverse("sales:quote_list"))
+    with CaptureQueriesContext(connection) as api_few:
+        api.get("quotes")
+    issue(10)
+    with django_assert_max_num_queries(len(page_few)):
+        assert client.get(reverse("sales:quote_list")).status_code == 200
+    with django_assert_max_num_queries(len(api_few)):
+        assert len(api.get("quotes").json()["items"]) == 11

@@ -148,6 +148,11 @@ class QuoteOut(Schema):
         return obj.deal_id
 
     @staticmethod
+    def resolve_status(obj) -> str:
+        # An issued quote past its validity date reads as expired.
+        return obj.current_status
+
+    @staticmethod
     def resolve_discount(obj) -> Decimal:
         return _in_unit(obj.discount, obj.currency)
 

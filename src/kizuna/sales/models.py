@@ -558,6 +558,16 @@ class Quote(OwnedModel):
 
         return format_amount(self.total, self.currency)
 
+    @property
+    def current_status(self) -> str:
+        """``expired`` for an issued quote past its validity date, else the status."""
+        if self.status == self.Status.ISSUED and self.valid_until < timezone.localdate():
+            return self.Status.EXPIRED
+        return self.status
+
+    def get_current_status_display(self) -> str:
+        return str(self.Status(self.current_status).label)
+
 
 class QuoteLine(models.Model):
     quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="lines")

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from kizuna.core import access
 from kizuna.sales.models import Deal, Product, Quote
@@ -28,7 +29,14 @@ def quote_list(*, user, filters: dict | None = None) -> QuerySet[Quote]:
     qs = Quote.objects.filter(deal__in=deals.values("pk")).select_related("deal", "owner", "team")
     filters = filters or {}
     if status := filters.get("status"):
-        qs = qs.filter(status=status)
+        # An issued quote past its validity date is expired without a write.
+        today = timezone.localdate()
+        if status == Quote.Status.EXPIRED:
+            qs = qs.filter(Q(status=status) | Q(status=Quote.Status.ISSUED, valid_until__lt=today))
+        elif status == Quote.Status.ISSUED:
+            qs = qs.filter(status=status, valid_until__gte=today)
+        else:
+            qs = qs.filter(status=status)
     if owner := filters.get("owner"):
         qs = qs.filter(owner_id=owner)
     if team := filters.get("team"):

@@ -149,7 +149,7 @@ def quote_columns() -> list[Column]:
         ),
         Column("subject", _("Subject"), lambda q: q.subject, optional=True),
         Column("total", _("Total"), lambda q: _money(q.total, q.currency)),
-        Column("status", _("Status"), lambda q: q.get_status_display()),
+        Column("status", _("Status"), lambda q: q.get_current_status_display()),
         Column("valid_until", _("Valid until"), lambda q: q.valid_until, optional=True),
         Column("owner", _("Owner"), lambda q: q.owner, optional=True),
         # Exports carry the amounts as numbers too.
