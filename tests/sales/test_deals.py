@@ -330,3 +330,20 @@ def test_the_daily_hygiene_job_alerts_owner_and_manager_once(org, deal):
     }
     assert alert_deal_hygiene() == 0  # a second run the same day is a no-op
     assert "40" in Notification.objects.filter(kind="deal_stalled").first().text
+
+
+def test_winning_and_losing_send_the_webhooks(org, deal, django_capture_on_commit_callbacks):
+    from kizuna.automation.models import WebhookDelivery, WebhookSubscription
+
+    WebhookSubscription.objects.create(
+        name="会計システム",
+        url="http://127.0.0.1:9/hook",
+        events=["deal.won", "deal.lost"],
+        secret="s" * 32,
+    )
+    reason = LossReason.objects.first()
+    services.deal_move(actor=org.rep, deal=deal, stage=stage("失注"), loss_reason=reason)
+    [delivery] = WebhookDelivery.objects.all()
+    assert delivery.event == "deal.lost"
+    assert delivery.payload["name"] == "基幹システム刷新"
+    assert delivery.payload["from_stage"]["id"] == stage("初回接触").pk

@@ -30,6 +30,7 @@ from kizuna.customers.forms import (
     LeadFilterForm,
     LeadForm,
 )
+from kizuna.customers.models import Company
 
 
 def _url(name: str):
@@ -234,9 +235,17 @@ def company_detail(request, pk):
         ancestors=selectors.company_ancestors(user=request.user, company=company),
         children=selectors.company_children(user=request.user, company=company),
         contacts=selectors.company_contacts(user=request.user, company=company)[:100],
+        deals=_company_deals(request.user, company),
         phone=format_phone(company.phone) if company.phone else "",
     )
     return render(request, "customers/company_detail.html", context)
+
+
+def _company_deals(user, company):
+    from kizuna.sales.selectors import deal_list
+
+    subtree = Company.objects.filter(company.subtree_q()).values("id")
+    return deal_list(user=user, filters={"status": "open"}).filter(company_id__in=subtree)[:20]
 
 
 @login_required

@@ -264,6 +264,9 @@ def deal_create(
     records.audit_create(actor, deal, AUDITED)
     if stage.outcome == Stage.Outcome.WON:
         _create_handoff_tasks(actor, deal)
+    from kizuna.automation.webhooks import emit_event
+
+    emit_event(event="deal.created", payload=webhook_payload(deal))
     return deal
 
 
@@ -360,7 +363,33 @@ def deal_move(
     _log_move(actor, deal, previous, stage, now)
     if deal.status == Deal.Status.WON and was != Deal.Status.WON:
         _create_handoff_tasks(actor, deal)
+    _emit_move(deal, previous, was)
     return deal
+
+
+def webhook_payload(deal: Deal) -> dict[str, Any]:
+    return {
+        "id": deal.pk,
+        "name": deal.name,
+        "company": {"id": deal.company_id, "name": deal.company.name},
+        "amount": str(deal.amount),
+        "currency": deal.currency,
+        "stage": {"id": deal.stage_id, "name": deal.stage.name},
+        "status": deal.status,
+        "owner": deal.owner_id,
+        "team": deal.team_id,
+        "expected_close_date": deal.expected_close_date,
+        "closed_at": deal.closed_at,
+    }
+
+
+def _emit_move(deal: Deal, previous: Stage, was: str) -> None:
+    from kizuna.automation.webhooks import emit_event
+
+    payload = {**webhook_payload(deal), "from_stage": {"id": previous.pk, "name": previous.name}}
+    emit_event(event="deal.stage_changed", payload=payload)
+    if deal.status != was and deal.status in (Deal.Status.WON, Deal.Status.LOST):
+        emit_event(event=f"deal.{deal.status}", payload=payload)
 
 
 def _log_move(actor, deal: Deal, previous: Stage, stage: Stage, at: datetime.datetime) -> None:
