@@ -29,6 +29,7 @@ def test_rep_issues_a_quote_from_the_deal(desktop, org, login, shot):
     page.goto(f"/deals/{deal.pk}/")
     page.get_by_role("link", name="New quote").click()
     expect(page).to_have_url(re.compile(rf"/deals/{deal.pk}/quotes/new/$"))
+    page.wait_for_load_state("load")  # the editor's script runs on DOMContentLoaded
 
     first = page.locator("tr.quote-line").nth(0)
     first.locator("select[name=line-product]").select_option(label="LIC ライセンス (JPY)")
