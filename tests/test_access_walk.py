@@ -11,6 +11,7 @@ from kizuna.activities.services import activity_create
 from kizuna.customers.services import company_create, contact_create, lead_create
 from kizuna.sales.models import Stage
 from kizuna.sales.services import deal_create
+from kizuna.sales.services_quotes import LineInput, product_create, quote_create
 
 SECRET = "極秘商事"
 ADMIN_ONLY = {
@@ -24,6 +25,9 @@ ADMIN_ONLY = {
     "sales:pipeline_create",
     "sales:pipeline_template",
     "sales:pipeline_edit",
+    "sales:product_create",
+    "sales:product_edit",
+    "sales:sales_settings",
     "automation:job_list",
     "automation:job_detail",
     "automation:job_retry",
@@ -68,7 +72,11 @@ def secret(org):
     lead = lead_create(actor=org.rep, family_name=SECRET, channel="web_form")
     activity = activity_create(actor=org.rep, kind="task", subject=SECRET, company=company)
     deal = deal_create(actor=org.rep, name=SECRET, company=company, amount=1000)
+    product = product_create(actor=org.admin, code="P-1", name="保守", unit_price=1000)
+    quote = quote_create(actor=org.rep, deal=deal, lines=[LineInput(product=product)])
     return {
+        "product": product,
+        "quote": quote,
         "company": company,
         "contact": contact,
         "lead": lead,
@@ -116,7 +124,7 @@ def test_outsider_gets_403_or_404_and_sees_no_secret(client, org, secret):
 @pytest.mark.django_db
 def test_lists_counts_search_and_exports_do_not_leak(client, org, secret):
     client.force_login(org.outsider)
-    for path in ("/companies/", "/contacts/", "/leads/", "/activities/", "/deals/"):
+    for path in ("/companies/", "/contacts/", "/leads/", "/activities/", "/deals/", "/quotes/"):
         for query in ("", f"?q={SECRET[:2]}", "?export=csv"):
             response = client.get(path + query)
             assert SECRET not in response.content.decode(), path + query

@@ -12,6 +12,7 @@ from django.urls import URLPattern
 
 from kizuna.api.api import api
 from kizuna.sales.services import deal_create
+from kizuna.sales.services_quotes import LineInput, product_create, quote_create
 from tests.api.conftest import ApiClient
 from tests.factories import ActivityFactory, CompanyFactory, ContactFactory, LeadFactory
 
@@ -71,6 +72,19 @@ EXPECTED = {
     ("POST", "/api/v1/deals/{deal_id}/move"): 404,
     ("GET", "/api/v1/deals/{deal_id}/stage-history"): 404,
     ("POST", "/api/v1/deals/bulk-move"): 422,
+    # The product catalogue is read by everyone and changed by admins.
+    ("GET", "/api/v1/products"): 200,
+    ("POST", "/api/v1/products"): 403,
+    ("GET", "/api/v1/products/{product_id}"): 200,
+    ("PATCH", "/api/v1/products/{product_id}"): 403,
+    ("DELETE", "/api/v1/products/{product_id}"): 403,
+    # A quote is visible with its deal.
+    ("GET", "/api/v1/quotes"): "list",
+    ("POST", "/api/v1/quotes"): 404,  # on the rep's deal, which the outsider cannot see
+    ("GET", "/api/v1/quotes/{quote_id}"): 404,
+    ("POST", "/api/v1/quotes/{quote_id}/accept"): 404,
+    ("POST", "/api/v1/quotes/{quote_id}/reject"): 404,
+    ("GET", "/api/v1/quotes/{quote_id}/pdf"): 404,
 }
 
 
@@ -82,10 +96,14 @@ def records(org):
     lead = LeadFactory(owner=org.rep, company_name="秘密工業")
     activity = ActivityFactory(owner=org.rep, company=company, subject="秘密の相談")
     deal = deal_create(actor=org.rep, name="秘密案件", company=company)
+    product = product_create(actor=org.admin, code="P-1", name="保守", unit_price=1000)
+    quote = quote_create(actor=org.rep, deal=deal, lines=[LineInput(product=product, quantity=2)])
     return {
         "deal_id": deal.pk,
         "pipeline_id": deal.pipeline_id,
         "stage_id": deal.stage_id,
+        "product_id": product.pk,
+        "quote_id": quote.pk,
         "company_id": company.pk,
         "contact_id": contact.pk,
         "lead_id": lead.pk,
@@ -107,6 +125,8 @@ def _body(path: str, ids: dict) -> dict:
         "contacts": {"family_name": "侵入", "company": ids["company_id"]},
         "leads": {"family_name": "侵入", "channel": "other"},
         "activities": {"kind": "note", "subject": "侵入", "company": ids["company_id"]},
+        "products": {"code": "X-1", "name": "侵入", "unit_price": 1},
+        "quotes": {"deal": ids["deal_id"], "lines": [{"description": "侵入", "unit_price": 1}]},
     }.get(resource, {})
 
 

@@ -8,7 +8,13 @@ from django.utils import timezone
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from kizuna.core.models import CustomFieldsModel, NextActionModel, OwnedModel, SearchableModel
+from kizuna.core.models import (
+    CustomFieldsModel,
+    NextActionModel,
+    OwnedModel,
+    SearchableModel,
+    TimeStampedModel,
+)
 
 
 class Translated(models.Model):
@@ -354,3 +360,236 @@ class StageChange(models.Model):
             models.Index(fields=["deal", "at"], name="stagechange_deal"),
             models.Index(fields=["to_stage", "at"], name="stagechange_to"),
         ]
+
+
+# Products and quotes ------------------------------------------------------
+# (The pure logic — amounts, tax, numbering, the PDF — is in sales/quotes/.)
+
+
+class Currency(models.TextChoices):
+    JPY = "JPY", _("Japanese yen (JPY)")
+    KRW = "KRW", _("Korean won (KRW)")
+    USD = "USD", _("US dollar (USD)")
+
+
+class TaxRate(models.IntegerChoices):
+    STANDARD = 10, _("10 % (standard)")
+    REDUCED = 8, _("8 % (reduced)")
+    ZERO = 0, _("0 % (exempt or zero-rated)")
+
+
+class TaxRounding(models.TextChoices):
+    DOWN = "down", _("Round down (切り捨て)")
+    HALF_UP = "half_up", _("Round half up (四捨五入)")
+    UP = "up", _("Round up (切り上げ)")
+
+
+class QuoteLanguage(models.TextChoices):
+    JA = "ja", "日本語"
+    KO = "ko", "한국어"
+    EN = "en", "English"
+
+
+class Product(TimeStampedModel):
+    """An item of the catalogue; quotes copy its price and tax rate."""
+
+    code = models.CharField(_("product code"), max_length=50, unique=True)
+    name = models.CharField(_("product name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    unit = models.CharField(_("unit"), max_length=20, blank=True)
+    unit_price = models.DecimalField(_("unit price"), max_digits=16, decimal_places=2)
+    currency = models.CharField(
+        _("currency"), max_length=3, choices=Currency.choices, default=Currency.JPY
+    )
+    tax_rate = models.PositiveSmallIntegerField(
+        _("tax rate"), choices=TaxRate.choices, default=TaxRate.STANDARD
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class SalesSettings(models.Model):
+    """What quotes print about the seller, and how they are numbered; one row (pk=1)."""
+
+    seller_name = models.CharField(_("seller name"), max_length=200, blank=True)
+    seller_address = models.TextField(_("seller address"), blank=True)
+    seller_phone = models.CharField(_("seller phone"), max_length=30, blank=True)
+    registration_number = models.CharField(
+        _("qualified invoice registration number"),
+        max_length=14,
+        blank=True,
+        help_text=_("“T” and 13 digits (適格請求書発行事業者登録番号)."),
+    )
+    sole_proprietor = models.BooleanField(
+        _("sole proprietor"),
+        default=False,
+        help_text=_("A sole proprietor's number has no 法人番号 check digit to verify."),
+    )
+    quote_number_pattern = models.CharField(
+        _("quote number pattern"),
+        max_length=40,
+        default="Q-{year}-{seq:04d}",
+        help_text=_("{year}, {yy} and {seq} (e.g. {seq:04d}); numbering restarts every year."),
+    )
+    quote_validity_days = models.PositiveSmallIntegerField(_("quotes valid for (days)"), default=30)
+    tax_rounding = models.CharField(
+        _("tax rounding"), max_length=10, choices=TaxRounding.choices, default=TaxRounding.DOWN
+    )
+    quote_notes = models.TextField(_("default quote notes"), blank=True)
+    accepted_quote_stage = models.ForeignKey(
+        Stage,
+        verbose_name=_("move the deal on acceptance to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        verbose_name = _("sales settings")
+
+    @classmethod
+    def get(cls) -> "SalesSettings":
+        obj, _created = cls.objects.get_or_create(pk=1)
+        return obj
+
+
+class QuoteSeries(models.Model):
+    """The counter of one year's quote numbers; locked while a quote is numbered."""
+
+    year = models.PositiveSmallIntegerField(unique=True)
+    last_seq = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("quote number series")
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_seq}"
+
+
+class Quote(OwnedModel):
+    """A quote issued from a deal; visible and editable with its deal.
+
+    Owner and team are the deal's at issue time (for lists and reports); access
+    is decided through the deal, so a quote is never seen without its deal.
+    The seller and customer are copied in, so a reprint shows what was sent.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        ISSUED = "issued", _("Issued")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+        EXPIRED = "expired", _("Expired")
+
+    deal = models.ForeignKey(
+        Deal, verbose_name=_("deal"), on_delete=models.PROTECT, related_name="quotes"
+    )
+    number = models.CharField(_("quote number"), max_length=60, unique=True)
+    year = models.PositiveSmallIntegerField(editable=False)
+    seq = models.PositiveIntegerField(editable=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.ISSUED
+    )
+    language = models.CharField(
+        _("document language"), max_length=2, choices=QuoteLanguage.choices, default="ja"
+    )
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    issue_date = models.DateField(_("issue date"))
+    valid_until = models.DateField(_("valid until"))
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
+    tax_rounding = models.CharField(
+        _("tax rounding"), max_length=10, choices=TaxRounding.choices, default=TaxRounding.DOWN
+    )
+    discount = models.DecimalField(
+        _("discount"), max_digits=16, decimal_places=2, default=Decimal("0")
+    )
+    subtotal = models.DecimalField(_("subtotal"), max_digits=16, decimal_places=2)
+    tax = models.DecimalField(_("consumption tax"), max_digits=16, decimal_places=2)
+    total = models.DecimalField(_("total"), max_digits=16, decimal_places=2)
+    # Per rate: [{"rate", "subtotal", "discount", "taxable", "tax"}] as strings.
+    tax_summary = models.JSONField(_("tax per rate"), default=list)
+    seller_name = models.CharField(_("seller name"), max_length=200, blank=True)
+    seller_address = models.TextField(_("seller address"), blank=True)
+    seller_phone = models.CharField(_("seller phone"), max_length=30, blank=True)
+    seller_registration_number = models.CharField(
+        _("registration number"), max_length=14, blank=True
+    )
+    customer_name = models.CharField(_("customer"), max_length=200)
+    customer_address = models.TextField(_("customer address"), blank=True)
+    customer_contact = models.CharField(_("customer contact"), max_length=200, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # A form's one-time token: a double-clicked "issue" finds the first quote.
+    request_token = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    decided_at = models.DateTimeField(_("accepted or rejected at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-year", "-seq"]
+        indexes = [models.Index(fields=["deal", "-issue_date"], name="quote_deal_issued")]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "seq"], name="quote_unique_seq"),
+            models.UniqueConstraint(
+                fields=["created_by", "request_token"], name="quote_unique_request_token"
+            ),
+        ]
+        verbose_name = _("quote")
+        verbose_name_plural = _("quotes")
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def total_display(self) -> str:
+        from kizuna.sales.quotes.pricing import format_amount
+
+        return format_amount(self.total, self.currency)
+
+    @property
+    def current_status(self) -> str:
+        """``expired`` for an issued quote past its validity date, else the status."""
+        if self.status == self.Status.ISSUED and self.valid_until < timezone.localdate():
+            return self.Status.EXPIRED
+        return self.status
+
+    def get_current_status_display(self) -> str:
+        return str(self.Status(self.current_status).label)
+
+
+class QuoteLine(models.Model):
+    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(default=0)
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    description = models.CharField(_("description"), max_length=300)
+    quantity = models.DecimalField(_("quantity"), max_digits=14, decimal_places=3)
+    unit = models.CharField(_("unit"), max_length=20, blank=True)
+    unit_price = models.DecimalField(_("unit price"), max_digits=16, decimal_places=2)
+    discount = models.DecimalField(
+        _("discount"), max_digits=16, decimal_places=2, default=Decimal("0")
+    )
+    tax_rate = models.PositiveSmallIntegerField(_("tax rate"), choices=TaxRate.choices)
+    amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2)
+
+    class Meta:
+        ordering = ["quote", "position"]
+        verbose_name = _("quote line")
+        verbose_name_plural = _("quote lines")
+
+    def __str__(self) -> str:
+        return self.description

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kizuna.sales import views
+from kizuna.sales import urls_quotes, views
 
 app_name = "sales"
 urlpatterns = [
@@ -23,3 +23,4 @@ urlpatterns = [
     path("settings/pipelines/template/", views.pipeline_template, name="pipeline_template"),
     path("settings/pipelines/<int:pk>/", views.pipeline_edit, name="pipeline_edit"),
 ]
+urlpatterns += urls_quotes.urlpatterns

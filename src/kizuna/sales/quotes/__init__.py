@@ -1,0 +1,1 @@
+"""Quote logic that needs no database: money and tax, numbering, the PDF."""
