@@ -37,6 +37,13 @@ class RecordPicker(forms.Widget):
         return context
 
 
+class FastSelect(forms.Select):
+    """A select whose options are written in one template, not one template each:
+    a list filter with a few hundred users renders in a fraction of the time."""
+
+    template_name = "core/widgets/fast_select.html"
+
+
 class PickerField(forms.ModelChoiceField):
     def __init__(self, queryset, search_url_name: str, **kwargs):
         super().__init__(queryset, widget=RecordPicker(queryset.model, search_url_name), **kwargs)

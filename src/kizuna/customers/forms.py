@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from kizuna.core import customfields
-from kizuna.core.forms import PickerField, RecordForm, split_lines
+from kizuna.core.forms import FastSelect, PickerField, RecordForm, split_lines
 from kizuna.customers.models import (
     PREFECTURES_JP,
     PROVINCES_KR,
@@ -118,7 +118,7 @@ class FilterForm(forms.Form):
 
     q = forms.CharField(label=_("Search"), required=False)
     owner = forms.ModelChoiceField(
-        get_user_model().objects.none(), label=_("Owner"), required=False
+        get_user_model().objects.none(), label=_("Owner"), required=False, widget=FastSelect
     )
     tag = forms.CharField(label=_("Tag"), required=False)
 

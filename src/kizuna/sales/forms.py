@@ -3,7 +3,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from kizuna.core.forms import PickerField, RecordForm
+from kizuna.core.forms import FastSelect, PickerField, RecordForm
 from kizuna.customers.forms import FilterForm
 from kizuna.customers.models import Company, Contact, Lead
 from kizuna.iam.models import Team
@@ -148,7 +148,9 @@ class DealFilterForm(FilterForm):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", "---------"), *Deal.Status.choices]
     )
-    team = forms.ModelChoiceField(Team.objects.all(), label=_("Team"), required=False)
+    team = forms.ModelChoiceField(
+        Team.objects.all(), label=_("Team"), required=False, widget=FastSelect
+    )
     close_month = forms.CharField(
         label=_("Close month"), required=False, widget=forms.TextInput(attrs={"type": "month"})
     )

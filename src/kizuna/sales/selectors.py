@@ -186,14 +186,36 @@ def board(*, user, pipeline: Pipeline, filters: dict[str, Any], closed_days: int
         # Rank the ids alone: joining owners and companies to every deal on the board
         # before ranking costs more than reading the first cards' afterwards.
         ids += ranked.values_list("id", flat=True)
-    for deal in _card_rows(Deal.objects.filter(pk__in=ids).order_by(*card_order)):
+    by_pk = {s.pk: s for s in stages}
+    for deal in _card_rows(Deal.objects.filter(pk__in=ids).order_by(*card_order), by_pk):
         columns[deal.stage_id].deals.append(deal)
     return [columns[s.pk] for s in stages]
 
 
-def _card_rows(qs: QuerySet[Deal]) -> list[Deal]:
-    deals = list(qs.select_related(None).select_related("owner", "company", "stage__pipeline"))
+# What a card shows; the rest of the row (search index, custom fields …) stays in the database.
+CARD_FIELDS = (
+    "name",
+    "amount",
+    "currency",
+    "probability",
+    "expected_close_date",
+    "next_action",
+    "next_action_due",
+    "last_touched_at",
+    "status",
+    "version",
+    "stage_id",
+    "pipeline_id",
+    "owner",
+    "company__name",
+)
+
+
+def _card_rows(qs: QuerySet[Deal], stages: dict[int, Stage]) -> list[Deal]:
+    """The cards' deals, with the column's own stage objects (they hold the stall days)."""
+    deals = list(qs.select_related(None).select_related("owner", "company").only(*CARD_FIELDS))
     for deal in deals:
+        deal.stage = stages[deal.stage_id]
         deal.badges = card_badges(deal)  # type: ignore[attr-defined]
     return deals
 
@@ -205,7 +227,7 @@ def column_page(
     if not stage.is_open:
         qs = qs.filter(closed_at__gte=timezone.now() - datetime.timedelta(days=30))
     qs = qs.order_by(F("expected_close_date").asc(nulls_last=True), "id")
-    return _card_rows(qs[offset : offset + BOARD_PAGE])
+    return _card_rows(qs[offset : offset + BOARD_PAGE], {stage.pk: stage})
 
 
 def card_badges(deal: Deal, now: datetime.datetime | None = None) -> list[str]:

@@ -149,7 +149,7 @@ def board(request):
             "query": query.urlencode(),
             "hygiene": selectors.hygiene_counts(user=request.user, pipeline=pipeline),
             "loss_reasons": selectors.loss_reasons(),
-            "money": money,
+            "deals_url": reverse("sales:deal_list"),
         },
     )
 
@@ -177,6 +177,7 @@ def board_column(request, stage_pk):
         {
             "deals": deals,
             "stage": stage,
+            "deals_url": reverse("sales:deal_list"),
             "more_url": reverse("sales:board_column", args=[stage.pk]) + "?" + query.urlencode()
             if len(deals) == selectors.BOARD_PAGE
             else "",
