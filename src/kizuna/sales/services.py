@@ -1,7 +1,7 @@
 """Every write to pipelines and deals."""
 
 import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 
 from kizuna.core import access, audit, records
 from kizuna.core.models import AuditEntry
-from kizuna.core.text import normalize
 from kizuna.sales import criteria
 from kizuna.sales.models import (
     Deal,
@@ -24,6 +23,7 @@ from kizuna.sales.models import (
     Stage,
     StageChange,
 )
+from kizuna.sales.quotes import pricing
 
 DEAL_FIELDS = [
     "name",
@@ -63,7 +63,7 @@ DEAL_FIELDS = [
 ]
 OWNERSHIP = ["owner", "team"]
 AUDITED = [*DEAL_FIELDS, "stage", "status", *OWNERSHIP]
-CURRENCIES = {"JPY": 0, "KRW": 0, "USD": 2, "EUR": 2, "CNY": 2, "TWD": 0}
+CURRENCIES = pricing.MINOR_UNITS
 
 
 class ExitCriteriaError(ValidationError):
@@ -84,32 +84,13 @@ class ExitCriteriaError(ValidationError):
 
 
 def parse_amount(value: Any, currency: str = "JPY") -> Decimal:
-    """Read an amount as people type it: 1,000,000 / １，０００円 / ¥1000 / ₩ 50,000."""
-    if isinstance(value, Decimal):
-        amount = value
-    elif isinstance(value, int | float):
-        amount = Decimal(str(value))
-    else:
-        text = normalize(str(value or "")).replace(",", "").replace(" ", "")
-        for mark in ("¥", "￥", "₩", "円", "원", "$", "€", "jpy", "krw", "usd"):
-            text = text.replace(mark, "")
-        if not text:
-            return Decimal("0")
-        try:
-            amount = Decimal(text)
-        except InvalidOperation as exc:
-            raise ValidationError(
-                {"amount": [_("Enter the amount as a number, e.g. 1,200,000.")]}
-            ) from exc
+    """A deal amount as people type it (see ``quotes.pricing.parse_amount``), never negative."""
+    try:
+        amount = pricing.parse_amount("0" if value in (None, "") else value, currency=currency)
+    except ValidationError as exc:
+        raise ValidationError({"amount": exc.messages}) from exc
     if amount < 0:
         raise ValidationError({"amount": [_("The amount cannot be negative.")]})
-    places = CURRENCIES.get(currency, 2)
-    if amount != amount.quantize(Decimal(1).scaleb(-places)):
-        if places == 0:
-            message = _("%(currency)s amounts have no decimal places.")
-        else:
-            message = _("%(currency)s amounts have at most two decimal places.")
-        raise ValidationError({"amount": [message % {"currency": currency}]})
     return amount
 
 

@@ -27,12 +27,11 @@ from kizuna.sales.forms import (
     MoveForm,
 )
 from kizuna.sales.models import Deal, Pipeline, Stage
+from kizuna.sales.quotes import pricing
 
 
 def money(amount, currency: str) -> str:
-    places = services.CURRENCIES.get(currency, 2)
-    symbol = {"JPY": "¥", "KRW": "₩", "USD": "$", "EUR": "€"}.get(currency, currency + " ")
-    return f"{symbol}{amount:,.{places}f}"
+    return pricing.format_amount(amount, currency)
 
 
 def deal_columns() -> list[Column]:
