@@ -347,3 +347,16 @@ def test_winning_and_losing_send_the_webhooks(org, deal, django_capture_on_commi
     assert delivery.event == "deal.lost"
     assert delivery.payload["name"] == "基幹システム刷新"
     assert delivery.payload["from_stage"]["id"] == stage("初回接触").pk
+
+
+def test_lead_time_runs_from_first_contact_to_won(org, deal):
+    deal = _complete(org, deal)
+    approval = stage("稟議中")
+    deal = services.deal_set_checklist(
+        actor=org.rep, deal=deal, stage=approval, key=approval.checklist[0]["key"], done=True
+    )
+    StageChange.objects.filter(deal=deal).update(at=timezone.now() - datetime.timedelta(days=30))
+    services.deal_move(actor=org.rep, deal=deal, stage=stage("受注"))
+    days = selectors.lead_time_days(user=org.rep)
+    assert days is not None and 29.9 < days < 30.1
+    assert selectors.lead_time_days(user=org.outsider) is None
