@@ -25,6 +25,8 @@ def test_create_reads_amounts_and_a_forward_move_lists_the_missing_items(rep_api
     assert created.status_code == 201, created.content
     deal = created.json()
     assert deal["amount"] == "1200000.00" and deal["currency"] == "JPY"
+    echoed = rep_api.patch(f"deals/{deal['id']}", {"amount": deal["amount"], "version": 1})
+    assert echoed.status_code == 200, echoed.content
     assert deal["overlapping_deals"] == []
 
     refused = rep_api.post(f"deals/{deal['id']}/move", {"stage": stage_id("資料作成中")})

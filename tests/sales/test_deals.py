@@ -360,3 +360,9 @@ def test_lead_time_runs_from_first_contact_to_won(org, deal):
     days = selectors.lead_time_days(user=org.rep)
     assert days is not None and 29.9 < days < 30.1
     assert selectors.lead_time_days(user=org.outsider) is None
+
+
+def test_the_edit_form_shows_the_amount_as_people_write_it(org, deal):
+    form = DealForm(instance=services.deal_update(actor=org.rep, deal=deal, amount="4800000"))
+    assert form.initial["amount"] == "4,800,000"
+    assert services.parse_amount(form.initial["amount"], "JPY") == Decimal(4_800_000)

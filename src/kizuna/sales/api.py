@@ -1,6 +1,7 @@
 """The API of pipelines, stages, deals and their stage history."""
 
 import datetime
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +22,7 @@ from kizuna.sales import selectors, services
 from kizuna.sales.models import Deal, LossReason, Pipeline, Stage
 
 router = Router(tags=["sales"])
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 class StageOut(Schema):
@@ -286,8 +288,12 @@ def _deal_args(request, data: dict) -> dict:
         )
         by_id = {p.pk: p for p in people or []}
         args["contacts"] = [(by_id[c["contact"]], c["role"]) for c in contacts]
-    if args.get("amount") is not None:
-        args["amount"] = services.parse_amount(args["amount"], args.get("currency") or "JPY")
+    amount = args.get("amount")
+    if amount is not None:
+        if isinstance(amount, str) and PLAIN_NUMBER.fullmatch(amount):
+            # What the API itself answers ("1200000.00") comes back as a number.
+            amount = Decimal(amount)
+        args["amount"] = services.parse_amount(amount, args.get("currency") or "JPY")
     return args
 
 

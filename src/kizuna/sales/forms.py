@@ -9,6 +9,7 @@ from kizuna.customers.models import Company, Contact, Lead
 from kizuna.iam.models import Team
 from kizuna.sales import criteria
 from kizuna.sales.models import Deal, DealContact, LossReason, Pipeline, Stage
+from kizuna.sales.quotes import pricing
 from kizuna.sales.services import CURRENCIES, DEAL_FIELDS, parse_amount
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -56,6 +57,9 @@ class DealForm(RecordForm):
             Lead.objects.all(), "customers:lead_pick", label=_("Source lead"), required=False
         )
         self.fields["amount"] = AmountField(label=_("Amount"), required=False)
+        if deal is not None:
+            # 4800000.00 would read as ambiguous in yen: show it as people write it.
+            self.initial["amount"] = pricing.format_amount(deal.amount, deal.currency, symbol=False)
         self.fields["currency"] = forms.ChoiceField(
             label=_("Currency"), choices=[(c, c) for c in CURRENCIES]
         )
