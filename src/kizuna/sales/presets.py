@@ -69,7 +69,7 @@ SIX_PHASE: list[tuple[tuple[str, str, str], list[tuple[Any, ...]]]] = [
             ),
         ],
     ),
-    (("成約", "성약", "Won"), [(("受注", "수주", "Won"), 100, "won", [], [])]),
+    (("成約", "계약 성사", "Won"), [(("受注", "수주", "Won"), 100, "won", [], [])]),
     (
         ("フォロー", "팔로우", "Follow-up"),
         [(("導入支援中", "도입 지원 중", "Onboarding"), 100, "won", [], [])],
@@ -90,7 +90,7 @@ SMB: list[tuple[Any, ...]] = [
 
 TEMPLATES = {
     "six_phase": (
-        ("新規開拓(6フェーズ)", "신규 개척(6단계)", "New business (6 phases)"),
+        ("新規開拓(6フェーズ)", "신규 개척(6페이즈)", "New business (6 phases)"),
         "new_business",
     ),
     "smb": (("SMB パイプライン", "SMB 파이프라인", "SMB pipeline"), "new_business"),
