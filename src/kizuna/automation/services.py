@@ -11,6 +11,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kizuna.automation import jobs
 from kizuna.automation.models import (
@@ -25,6 +26,8 @@ from kizuna.automation.models import (
 )
 from kizuna.core import access, audit, records
 from kizuna.core.models import AuditEntry
+
+CALENDAR_ADMIN_ONLY = gettext_lazy("Only administrators may change the business calendar.")
 
 # -- jobs --------------------------------------------------------------------
 
@@ -151,11 +154,6 @@ def notification_mark_all_read(*, user) -> int:
 CALENDAR_FIELDS = ["country", "time_zone", "work_start", "work_end", "workdays"]
 
 
-def _require_admin(actor) -> None:
-    if not access.is_admin(actor):
-        raise PermissionDenied(_("Only administrators may change the business calendar."))
-
-
 def calendar_update(
     *,
     actor,
@@ -165,7 +163,7 @@ def calendar_update(
     work_end: datetime.time,
     workdays: Iterable[int],
 ) -> BusinessCalendar:
-    _require_admin(actor)
+    access.require_admin(actor, CALENDAR_ADMIN_ONLY)
     with transaction.atomic():
         calendar = BusinessCalendar.objects.select_for_update().order_by("pk").first()
         calendar = calendar or BusinessCalendar()
@@ -191,7 +189,7 @@ def calendar_update(
 
 
 def day_off_add(*, actor, date: datetime.date, name: str) -> CompanyDayOff:
-    _require_admin(actor)
+    access.require_admin(actor, CALENDAR_ADMIN_ONLY)
     with transaction.atomic():
         day_off = CompanyDayOff(date=date, name=(name or "").strip())
         errors: dict[str, list[str]] = {}
@@ -209,7 +207,7 @@ def day_off_add(*, actor, date: datetime.date, name: str) -> CompanyDayOff:
 
 
 def day_off_delete(*, actor, day_off: CompanyDayOff) -> None:
-    _require_admin(actor)
+    access.require_admin(actor, CALENDAR_ADMIN_ONLY)
     with transaction.atomic():
         audit.record(
             actor=actor,

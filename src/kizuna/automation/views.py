@@ -3,7 +3,7 @@ import datetime
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -34,14 +34,9 @@ JOB_TABS = [
 ]
 
 
-def _require_admin(request) -> None:
-    if not access.is_admin(request.user):
-        raise PermissionDenied(_("Only administrators may open this page."))
-
-
 @login_required
 def job_list(request):
-    _require_admin(request)
+    access.require_admin(request.user, access.ADMIN_PAGE)
     status = request.GET.get("status") or JobRun.Status.FAILED
     page = ui.paginate(request, selectors.job_list(user=request.user, status=status))
     counts = selectors.job_counts(user=request.user)
@@ -55,7 +50,7 @@ def job_list(request):
 
 @login_required
 def job_detail(request, pk: int):
-    _require_admin(request)
+    access.require_admin(request.user, access.ADMIN_PAGE)
     job = get_object_or_404(selectors.job_list(user=request.user).defer(None), pk=pk)
     return render(request, "automation/job_detail.html", {"job": job})
 
@@ -63,7 +58,7 @@ def job_detail(request, pk: int):
 @login_required
 @require_POST
 def job_retry(request, pk: int):
-    _require_admin(request)
+    access.require_admin(request.user, access.ADMIN_PAGE)
     job = get_object_or_404(selectors.job_list(user=request.user), pk=pk)
     try:
         services.job_retry(actor=request.user, job=job)
@@ -175,7 +170,7 @@ def _form_errors(form: forms.Form, exc: ValidationError) -> None:
 @login_required
 @require_http_methods(["GET", "POST"])
 def calendar_settings(request):
-    _require_admin(request)
+    access.require_admin(request.user, access.ADMIN_PAGE)
     cal = business_time.load_calendar()
     form = CalendarForm(
         request.POST or None,
@@ -217,7 +212,7 @@ def calendar_settings(request):
 @login_required
 @require_POST
 def day_off_add(request):
-    _require_admin(request)
+    access.require_admin(request.user, access.ADMIN_PAGE)
     form = DayOffForm(request.POST)
     if form.is_valid():
         try:
@@ -234,7 +229,7 @@ def day_off_add(request):
 @login_required
 @require_POST
 def day_off_delete(request, pk: int):
-    _require_admin(request)
+    access.require_admin(request.user, access.ADMIN_PAGE)
     day_off = get_object_or_404(CompanyDayOff, pk=pk)
     services.day_off_delete(actor=request.user, day_off=day_off)
     messages.success(request, _("The day off was removed."))
@@ -294,7 +289,7 @@ class WebhookForm(forms.Form):
 @login_required
 @require_http_methods(["GET", "POST"])
 def webhook_list(request):
-    _require_admin(request)
+    access.require_admin(request.user, access.ADMIN_PAGE)
     form = WebhookForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -313,7 +308,7 @@ def webhook_list(request):
 
 @login_required
 def webhook_detail(request, pk: int):
-    _require_admin(request)
+    access.require_admin(request.user, access.ADMIN_PAGE)
     subscription = get_object_or_404(WebhookSubscription, pk=pk)
     page = ui.paginate(request, subscription.deliveries.all())
     return render(
@@ -324,7 +319,7 @@ def webhook_detail(request, pk: int):
 @login_required
 @require_POST
 def webhook_toggle(request, pk: int):
-    _require_admin(request)
+    access.require_admin(request.user, access.ADMIN_PAGE)
     subscription = get_object_or_404(WebhookSubscription, pk=pk)
     services.webhook_set_active(
         actor=request.user, subscription=subscription, active=not subscription.is_active
@@ -335,7 +330,7 @@ def webhook_toggle(request, pk: int):
 @login_required
 @require_POST
 def webhook_delete(request, pk: int):
-    _require_admin(request)
+    access.require_admin(request.user, access.ADMIN_PAGE)
     subscription = get_object_or_404(WebhookSubscription, pk=pk)
     services.webhook_delete(actor=request.user, subscription=subscription)
     messages.success(request, _("The webhook was deleted."))
@@ -345,7 +340,7 @@ def webhook_delete(request, pk: int):
 @login_required
 @require_POST
 def webhook_redeliver(request, pk: int):
-    _require_admin(request)
+    access.require_admin(request.user, access.ADMIN_PAGE)
     delivery = get_object_or_404(WebhookDelivery, pk=pk)
     try:
         services.webhook_redeliver(actor=request.user, delivery=delivery)

@@ -10,9 +10,11 @@ team.
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
 from kizuna.core.models import AccessLevel, AccessPolicy, Share
 
@@ -113,3 +115,12 @@ def get_visible_or_404(queryset: models.QuerySet, user, **lookup):
 
 def is_admin(user) -> bool:
     return bool(user and user.is_authenticated and viewer_for(user).is_admin)
+
+
+ADMIN_PAGE = _("Only administrators may open this page.")
+
+
+def require_admin(user, message=None) -> None:
+    """Refuse a user who is not an org admin, with ``message`` or a general one."""
+    if not is_admin(user):
+        raise PermissionDenied(message or _("Only administrators may change this."))

@@ -24,11 +24,6 @@ DEFINITION_FIELDS = [
 ]
 
 
-def _require_admin(actor) -> None:
-    if not access.is_admin(actor):
-        raise PermissionDenied(_("Only administrators may change this."))
-
-
 def _clean_definition(definition: CustomFieldDefinition) -> None:
     errors: dict[str, list[str]] = {}
     if definition.field_type in ("select", "multi_select"):
@@ -55,7 +50,7 @@ def _clean_definition(definition: CustomFieldDefinition) -> None:
 
 @transaction.atomic
 def customfield_create(*, actor, **fields: Any) -> CustomFieldDefinition:
-    _require_admin(actor)
+    access.require_admin(actor)
     definition = CustomFieldDefinition(**fields)
     _clean_definition(definition)
     definition.save()
@@ -72,7 +67,7 @@ def customfield_create(*, actor, **fields: Any) -> CustomFieldDefinition:
 def customfield_update(
     *, actor, definition: CustomFieldDefinition, **fields: Any
 ) -> CustomFieldDefinition:
-    _require_admin(actor)
+    access.require_admin(actor)
     before = audit.snapshot(definition, DEFINITION_FIELDS)
     for name in ("object_type", "key", "field_type"):
         if name in fields and fields[name] != getattr(definition, name):
@@ -90,7 +85,7 @@ def customfield_update(
 @transaction.atomic
 def customfield_delete(*, actor, definition: CustomFieldDefinition) -> None:
     """Delete a definition; values already stored stay in the JSON but are no longer shown."""
-    _require_admin(actor)
+    access.require_admin(actor)
     audit.record(
         actor=actor,
         action=AuditEntry.Action.DELETE,
@@ -102,7 +97,7 @@ def customfield_delete(*, actor, definition: CustomFieldDefinition) -> None:
 
 @transaction.atomic
 def access_policy_set(*, actor, object_type: str, level: str) -> AccessPolicy:
-    _require_admin(actor)
+    access.require_admin(actor)
     policy, _created = AccessPolicy.objects.get_or_create(object_type=object_type)
     before = policy.level if not _created else None
     policy.level = level

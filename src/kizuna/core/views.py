@@ -58,11 +58,6 @@ def search(request):
     return render(request, template, {"q": q, **results})
 
 
-def _require_admin(request) -> None:
-    if not access.is_admin(request.user):
-        raise PermissionDenied(_("Only administrators may open this page."))
-
-
 class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(
         label=gettext_lazy("Action"),
@@ -78,7 +73,7 @@ class AuditFilterForm(forms.Form):
 
 @login_required
 def audit_log(request):
-    _require_admin(request)
+    access.require_admin(request.user, access.ADMIN_PAGE)
     form = AuditFilterForm(request.GET)
     entries = AuditEntry.objects.select_related("actor")
     if form.is_valid():
@@ -148,7 +143,7 @@ class CustomFieldForm(forms.ModelForm):
 
 @login_required
 def customfield_list(request):
-    _require_admin(request)
+    access.require_admin(request.user, access.ADMIN_PAGE)
     return render(
         request,
         "core/customfield_list.html",
@@ -159,7 +154,7 @@ def customfield_list(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def customfield_edit(request, pk=None):
-    _require_admin(request)
+    access.require_admin(request.user, access.ADMIN_PAGE)
     definition = get_object_or_404(CustomFieldDefinition, pk=pk) if pk else None
     form = CustomFieldForm(request.POST or None, instance=definition)
 
@@ -184,7 +179,7 @@ def customfield_edit(request, pk=None):
 @login_required
 @require_POST
 def customfield_delete(request, pk):
-    _require_admin(request)
+    access.require_admin(request.user, access.ADMIN_PAGE)
     definition = get_object_or_404(CustomFieldDefinition, pk=pk)
     services.customfield_delete(actor=request.user, definition=definition)
     messages.success(request, _("Deleted %(name)s.") % {"name": definition})
@@ -194,7 +189,7 @@ def customfield_delete(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def access_settings(request):
-    _require_admin(request)
+    access.require_admin(request.user, access.ADMIN_PAGE)
     levels = dict(AccessPolicy.objects.values_list("object_type", "level"))
     if request.method == "POST":
         for object_type in ObjectType.values:

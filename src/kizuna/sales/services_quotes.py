@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -47,11 +47,6 @@ SETTINGS_FIELDS = [
     "accepted_quote_stage",
 ]
 QUOTE_AUDITED = ["number", "status", "deal", "issue_date", "valid_until", "currency", "total"]
-
-
-def _require_admin(actor) -> None:
-    if not access.is_admin(actor):
-        raise PermissionDenied(_("Only administrators may change this."))
 
 
 def _amount(value: Any, currency: str, field: str, errors: dict[str, list[str]]) -> Decimal:
@@ -91,7 +86,7 @@ def _coerce_rate(fields: dict[str, Any]) -> None:
 
 @transaction.atomic
 def product_create(*, actor, code: str, name: str, unit_price: Any, **fields: Any) -> Product:
-    _require_admin(actor)
+    access.require_admin(actor)
     fields = {"code": code, "name": name, "unit_price": unit_price, **fields}
     _coerce_rate(fields)
     product = Product()
@@ -111,7 +106,7 @@ def product_create(*, actor, code: str, name: str, unit_price: Any, **fields: An
 def product_update(
     *, actor, product: Product, version: int | None = None, **fields: Any
 ) -> Product:
-    _require_admin(actor)
+    access.require_admin(actor)
     product = records.lock(Product, product.pk)
     records.check_version(product, version)
     before = audit.snapshot(product, [*PRODUCT_FIELDS, "is_active"])
@@ -134,7 +129,7 @@ def product_deactivate(*, actor, product: Product, version: int | None = None) -
 
 @transaction.atomic
 def sales_settings_update(*, actor, version: int | None = None, **fields: Any) -> SalesSettings:
-    _require_admin(actor)
+    access.require_admin(actor)
     obj = SalesSettings.get()
     obj = records.lock(SalesSettings, obj.pk)
     records.check_version(obj, version)
