@@ -10,7 +10,7 @@ from kizuna.iam.models import Team
 from kizuna.sales import criteria
 from kizuna.sales.models import Deal, DealContact, LossReason, Pipeline, Stage
 from kizuna.sales.quotes import pricing
-from kizuna.sales.services import CURRENCIES, DEAL_FIELDS, parse_amount
+from kizuna.sales.services import CURRENCIES, DEAL_FIELDS
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 NOTE = forms.TextInput(attrs={"placeholder": _("Details")})
@@ -114,12 +114,6 @@ class DealForm(RecordForm):
         for name in {name for c in here if c is not None for name in c.form_fields}:
             if name in self.fields:
                 self.fields[name].widget.attrs["data-required-to-advance"] = "1"
-
-    def clean_amount(self):
-        try:
-            return parse_amount(self.cleaned_data["amount"], self.data.get("currency", "JPY"))
-        except forms.ValidationError as exc:
-            raise forms.ValidationError(exc.messages) from exc
 
     def service_kwargs(self) -> dict[str, Any]:
         kwargs = super().service_kwargs()

@@ -52,6 +52,11 @@ def _weighted():
     )
 
 
+def open_stages() -> list[Stage]:
+    """Every open stage with its pipeline: what ``stalled_q`` measures against."""
+    return list(Stage.objects.select_related("pipeline").filter(outcome=Stage.Outcome.OPEN))
+
+
 def stalled_q(stages: list[Stage], now: datetime.datetime | None = None) -> Q:
     """Open deals whose last stage change or activity is older than their stage allows."""
     now = now or timezone.now()
@@ -97,8 +102,7 @@ def deal_list(*, user, filters: dict[str, Any] | None = None) -> QuerySet[Deal]:
         qs = qs.filter(tags__name=f["tag"])
     hygiene = f.get("hygiene")
     if hygiene == "stalled":
-        stages = list(Stage.objects.select_related("pipeline").filter(outcome=Stage.Outcome.OPEN))
-        qs = qs.filter(stalled_q(stages))
+        qs = qs.filter(stalled_q(open_stages()))
     elif hygiene == "no_next_action":
         qs = qs.filter(no_next_action_q())
     elif hygiene == "overdue":
@@ -250,19 +254,30 @@ def hygiene_counts(*, user, pipeline: Pipeline | None = None) -> dict[str, int]:
     qs = access.visible(Deal.objects.filter(status=Deal.Status.OPEN), user)
     if pipeline is not None:
         qs = qs.filter(pipeline=pipeline)
-    stages = list(Stage.objects.select_related("pipeline").filter(outcome=Stage.Outcome.OPEN))
     return qs.aggregate(
-        stalled=Count("id", filter=stalled_q(stages)),
+        stalled=Count("id", filter=stalled_q(open_stages())),
         no_next_action=Count("id", filter=no_next_action_q()),
         overdue=Count("id", filter=overdue_q()),
     )
 
 
 def overlapping_for(*, user, company, team_id: int | None, exclude_pk: int | None = None):
-    """Open deals of other teams on the same customer, each shown as far as ``user`` may see."""
-    from kizuna.sales.services import overlapping_deals
+    """Open deals of other teams on the company, its parents or its children.
 
-    rows = list(overlapping_deals(company=company, team_id=team_id, exclude_pk=exclude_pk)[:20])
+    The warning must reach a user who cannot open those deals, so the query is not
+    gated; each row says whether ``user`` may open it, and callers show only that much.
+    """
+    from kizuna.customers.models import Company
+
+    related = Company.objects.filter(Q(pk__in=company.ancestor_ids()) | company.subtree_q())
+    qs = Deal.objects.filter(status=Deal.Status.OPEN, company__in=related).select_related(
+        "owner", "team", "company", "stage"
+    )
+    if team_id is not None:
+        qs = qs.exclude(team_id=team_id)
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    rows = list(qs[:20])
     seen = set(
         access.visible(Deal.objects.filter(pk__in=[d.pk for d in rows]), user).values_list(
             "pk", flat=True

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kizuna.core import access, audit, records
 from kizuna.core.models import AuditEntry
@@ -63,6 +64,7 @@ DEAL_FIELDS = [
 ]
 OWNERSHIP = ["owner", "team"]
 AUDITED = [*DEAL_FIELDS, "stage", "status", *OWNERSHIP]
+PIPELINES_ADMIN_ONLY = gettext_lazy("Only administrators can change pipelines.")
 CURRENCIES = pricing.MINOR_UNITS
 
 
@@ -156,8 +158,8 @@ def _clean(deal: Deal, actor) -> dict[str, list[str]]:
         errors["probability_reason"] = [_("Say why the probability differs from the stage's.")]
     if deal.next_action_due and not deal.next_action:
         errors["next_action"] = [_("Say what the next action is.")]
-    if deal.competitor != Deal.Competitor.YES:
-        deal.competitor_name = deal.competitor_name if deal.competitor == "" else ""
+    if deal.competitor == Deal.Competitor.NO:
+        deal.competitor_name = ""
     return errors
 
 
@@ -183,21 +185,6 @@ def _snapshot(deal: Deal) -> dict[str, Any]:
     if deal.pk:
         data["contacts"] = sorted(f"{dc.contact_id}:{dc.role}" for dc in deal.deal_contacts.all())
     return data
-
-
-def overlapping_deals(*, company, team_id: int | None, exclude_pk: int | None = None):
-    """Open deals on the company, its parents or its children owned by another team."""
-    from kizuna.customers.models import Company
-
-    related = Company.objects.filter(Q(pk__in=company.ancestor_ids()) | company.subtree_q())
-    qs = Deal.objects.filter(status=Deal.Status.OPEN, company__in=related).select_related(
-        "owner", "team", "company", "stage"
-    )
-    if team_id is not None:
-        qs = qs.exclude(team_id=team_id)
-    if exclude_pk is not None:
-        qs = qs.exclude(pk=exclude_pk)
-    return qs
 
 
 @transaction.atomic
@@ -475,16 +462,11 @@ def deal_touch(*, deal_id: int, at: datetime.datetime) -> None:
 # Pipelines (admins) ------------------------------------------------------
 
 
-def _require_admin(actor) -> None:
-    if not access.is_admin(actor):
-        raise PermissionDenied(_("Only administrators can change pipelines."))
-
-
 @transaction.atomic
 def pipeline_install_template(*, actor, template: str) -> Pipeline:
     from kizuna.sales import presets
 
-    _require_admin(actor)
+    access.require_admin(actor, PIPELINES_ADMIN_ONLY)
     if template not in presets.TEMPLATES:
         raise ValidationError({"template": [_("Unknown template.")]})
     position = Pipeline.objects.count()
@@ -522,7 +504,7 @@ def pipeline_save(
     or ""), "probability", "outcome", "stall_days", "required_fields", "checklist": [names]}]``.
     A stage that has deals cannot be removed.
     """
-    _require_admin(actor)
+    access.require_admin(actor, PIPELINES_ADMIN_ONLY)
     errors: dict[str, list[str]] = {}
     if not name.strip():
         errors["name"] = [_("This field is required.")]

@@ -4,8 +4,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kizuna.automation.jobs import crontab, periodic_task
-from kizuna.sales.models import Deal, Stage
-from kizuna.sales.selectors import no_next_action_q, overdue_q, stalled_q
+from kizuna.sales.models import Deal
+from kizuna.sales.selectors import no_next_action_q, open_stages, overdue_q, stalled_q
 
 STALLED = _("%(deal)s (%(company)s) has had no stage change or activity for %(days)s days.")
 NO_NEXT_ACTION = _("%(deal)s (%(company)s) has no next action.")
@@ -23,7 +23,7 @@ def alert_deal_hygiene(now=None) -> int:
     from kizuna.iam.selectors import managers_of
 
     now = now or timezone.now()
-    stages = list(Stage.objects.select_related("pipeline").filter(outcome=Stage.Outcome.OPEN))
+    stages = open_stages()
     open_deals = Deal.objects.filter(status=Deal.Status.OPEN).select_related(
         "owner", "company", "stage__pipeline"
     )

@@ -30,10 +30,6 @@ from kizuna.sales.models import Deal, Pipeline, Stage
 from kizuna.sales.quotes import pricing
 
 
-def money(amount, currency: str) -> str:
-    return pricing.format_amount(amount, currency)
-
-
 def deal_columns() -> list[Column]:
     def url(d):
         return reverse("sales:deal_detail", args=[d.pk])
@@ -47,7 +43,12 @@ def deal_columns() -> list[Column]:
             lambda d: reverse("customers:company_detail", args=[d.company_id]),
         ),
         Column("stage", _("Stage"), lambda d: d.stage.label),
-        Column("amount", _("Amount"), lambda d: money(d.amount, d.currency), sort="-amount"),
+        Column(
+            "amount",
+            _("Amount"),
+            lambda d: pricing.format_amount(d.amount, d.currency),
+            sort="-amount",
+        ),
         Column(
             "probability", _("Probability"), lambda d: f"{d.effective_probability}%", optional=True
         ),
@@ -294,8 +295,8 @@ def deal_detail(request, pk):
             "user", "team"
         ),
         loss_reasons=selectors.loss_reasons(),
-        amount=money(deal.amount, deal.currency),
-        weighted=money(deal.weighted_amount, deal.currency),
+        amount=pricing.format_amount(deal.amount, deal.currency),
+        weighted=pricing.format_amount(deal.weighted_amount, deal.currency),
         overlapping=selectors.overlapping_for(
             user=request.user, company=deal.company, team_id=deal.team_id, exclude_pk=deal.pk
         )
@@ -477,7 +478,6 @@ def forecast(request):
             "currencies": list(services.CURRENCIES),
             "rows": rows,
             "total": total,
-            "money": money,
         },
     )
 
@@ -485,14 +485,9 @@ def forecast(request):
 # Pipeline settings (admins) -------------------------------------------------------
 
 
-def _require_admin(request) -> None:
-    if not access.is_admin(request.user):
-        raise PermissionDenied(_("Only administrators can change pipelines."))
-
-
 @login_required
 def pipeline_list(request):
-    _require_admin(request)
+    access.require_admin(request.user, services.PIPELINES_ADMIN_ONLY)
     return render(
         request,
         "sales/pipeline_list.html",
@@ -503,7 +498,7 @@ def pipeline_list(request):
 @login_required
 @require_POST
 def pipeline_template(request):
-    _require_admin(request)
+    access.require_admin(request.user, services.PIPELINES_ADMIN_ONLY)
     try:
         pipeline = services.pipeline_install_template(
             actor=request.user, template=request.POST.get("template", "")
@@ -520,7 +515,7 @@ def pipeline_template(request):
 def pipeline_edit(request, pk=None):
     """The pipeline and its stages as one form; the stage rows are edited in the page and
     posted as JSON so that adding, removing and reordering stages needs no page reload."""
-    _require_admin(request)
+    access.require_admin(request.user, services.PIPELINES_ADMIN_ONLY)
     pipeline = get_object_or_404(Pipeline, pk=pk) if pk else None
     errors: list[str] = []
     if request.method == "POST":

@@ -31,15 +31,6 @@ from kizuna.sales.models import Product, SalesSettings
 from kizuna.sales.quotes import pdf, pricing
 
 
-def _require_admin(request) -> None:
-    if not access.is_admin(request.user):
-        raise PermissionDenied(_("Only administrators may change this."))
-
-
-def _money(amount: Decimal, currency: str) -> str:
-    return pricing.format_amount(amount, currency)
-
-
 def _plain(amount: Decimal, quote) -> str:
     """An amount for a spreadsheet: digits in the currency's unit, no sign or separators."""
     return f"{amount:.{pricing.currency_exponent(quote.currency)}f}"
@@ -55,7 +46,9 @@ def product_columns(is_admin: bool) -> list[Column]:
     return [
         Column("code", _("Product code"), lambda p: p.code, edit_url if is_admin else None),
         Column("name", _("Product name"), lambda p: p.name),
-        Column("unit_price", _("Unit price"), lambda p: _money(p.unit_price, p.currency)),
+        Column(
+            "unit_price", _("Unit price"), lambda p: pricing.format_amount(p.unit_price, p.currency)
+        ),
         Column("unit", _("Unit"), lambda p: p.unit, optional=True),
         Column("tax_rate", _("Tax rate"), lambda p: p.get_tax_rate_display()),
         Column("active", _("Active"), lambda p: p.is_active, optional=True),
@@ -78,7 +71,7 @@ def product_list(request):
 
 
 def _product_page(request, product: Product | None):
-    _require_admin(request)
+    access.require_admin(request.user)
     form = ProductForm(request.POST or None, instance=product)
 
     def save(kwargs):
@@ -108,14 +101,14 @@ def product_create(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def product_edit(request, pk):
-    _require_admin(request)
+    access.require_admin(request.user)
     return _product_page(request, get_object_or_404(Product, pk=pk))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def sales_settings(request):
-    _require_admin(request)
+    access.require_admin(request.user)
     form = SalesSettingsForm(request.POST or None, instance=SalesSettings.get())
     return ui.record_form_page(
         request,
@@ -148,7 +141,7 @@ def quote_columns() -> list[Column]:
             optional=True,
         ),
         Column("subject", _("Subject"), lambda q: q.subject, optional=True),
-        Column("total", _("Total"), lambda q: _money(q.total, q.currency)),
+        Column("total", _("Total"), lambda q: pricing.format_amount(q.total, q.currency)),
         Column("status", _("Status"), lambda q: q.get_current_status_display()),
         Column("valid_until", _("Valid until"), lambda q: q.valid_until, optional=True),
         Column("owner", _("Owner"), lambda q: q.owner, optional=True),
@@ -243,14 +236,18 @@ def _preview_totals(form: QuoteForm, deal):
     except ValidationError as exc:
         return {"error": exc.messages[0]}
     return {
-        "lines": [_money(a.net, currency) for a in totals.lines],
+        "lines": [pricing.format_amount(a.net, currency) for a in totals.lines],
         "rates": [
-            (pricing.format_rate(r.rate), _money(r.taxable, currency), _money(r.tax, currency))
+            (
+                pricing.format_rate(r.rate),
+                pricing.format_amount(r.taxable, currency),
+                pricing.format_amount(r.tax, currency),
+            )
             for r in totals.rates
         ],
-        "subtotal": _money(totals.subtotal, currency),
-        "discount": _money(-totals.discount, currency) if totals.discount else "",
-        "total": _money(totals.total, currency),
+        "subtotal": pricing.format_amount(totals.subtotal, currency),
+        "discount": pricing.format_amount(-totals.discount, currency) if totals.discount else "",
+        "total": pricing.format_amount(totals.total, currency),
     }
 
 
@@ -272,22 +269,28 @@ def quote_detail(request, pk):
         {
             "quote": quote,
             "lines": [
-                (line, _money(line.unit_price, quote.currency), _money(line.amount, quote.currency))
+                (
+                    line,
+                    pricing.format_amount(line.unit_price, quote.currency),
+                    pricing.format_amount(line.amount, quote.currency),
+                )
                 for line in quote.lines.all()
             ],
             "rates": [
                 (
                     pricing.format_rate(Decimal(r["rate"])),
-                    _money(Decimal(r["taxable"]), quote.currency),
-                    _money(Decimal(r["tax"]), quote.currency),
+                    pricing.format_amount(Decimal(r["taxable"]), quote.currency),
+                    pricing.format_amount(Decimal(r["tax"]), quote.currency),
                 )
                 for r in quote.tax_summary
             ],
             "money": {
-                "subtotal": _money(quote.subtotal, quote.currency),
-                "discount": _money(-quote.discount, quote.currency) if quote.discount else "",
-                "tax": _money(quote.tax, quote.currency),
-                "total": _money(quote.total, quote.currency),
+                "subtotal": pricing.format_amount(quote.subtotal, quote.currency),
+                "discount": pricing.format_amount(-quote.discount, quote.currency)
+                if quote.discount
+                else "",
+                "tax": pricing.format_amount(quote.tax, quote.currency),
+                "total": pricing.format_amount(quote.total, quote.currency),
             },
             "can_edit": selectors.can_edit_quote(request.user, quote),
             "languages": [("ja", "日本語"), ("ko", "한국어"), ("en", "English")],
