@@ -67,6 +67,9 @@ INSTALLED_APPS = [
     "kizuna.sales",
     "kizuna.automation",
     "kizuna.dedup",
+    "kizuna.imports",
+    "kizuna.mail",
+    "kizuna.analytics",
     "kizuna.api",
 ]
 

@@ -1,0 +1,1 @@
+"""KPIs, dashboards, charts and the report builder."""

@@ -1,0 +1,1 @@
+"""Import jobs (CSV/Excel): mapping presets, previews, progress, undo; exports."""

@@ -1,0 +1,1 @@
+"""E-mail: templates with merge fields, sending through SMTP, incoming mail, digests."""
