@@ -1,0 +1,1 @@
+from kizuna.analytics.models_reports import ReportSchedule, SavedReport  # noqa: F401
