@@ -7,6 +7,7 @@ from django.utils import timezone
 from kizuna.customers.services import company_create
 from kizuna.sales.models import Deal, Pipeline, Stage
 from kizuna.sales.services import deal_create
+from tests.api.conftest import api_for  # noqa: F401 (a fixture)
 
 
 def won(deal: Deal, when: datetime.datetime) -> Deal:
