@@ -8,6 +8,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from kizuna.activities.services import activity_create
+from kizuna.analytics.services_reports import report_create
 from kizuna.customers.services import company_create, contact_create, lead_create
 from kizuna.sales.models import Stage
 from kizuna.sales.services import deal_create
@@ -74,7 +75,12 @@ def secret(org):
     deal = deal_create(actor=org.rep, name=SECRET, company=company, amount=1000)
     product = product_create(actor=org.admin, code="P-1", name="保守", unit_price=1000)
     quote = quote_create(actor=org.rep, deal=deal, lines=[LineInput(product=product)])
+    # A private report whose rows would name the secret company.
+    report = report_create(
+        actor=org.rep, name=SECRET, spec={"object": "deal", "group_by": [{"field": "company"}]}
+    )
     return {
+        "report": report,
         "product": product,
         "quote": quote,
         "company": company,
@@ -135,7 +141,7 @@ def test_lists_counts_search_and_exports_do_not_leak(client, org, secret):
     for picker in ("/companies/pick/", "/contacts/pick/", "/leads/pick/", "/deals/pick/"):
         assert SECRET not in client.get(picker, {"q": SECRET[:2]}).content.decode()
     column = f"/deals/board/stages/{Stage.objects.first().pk}/"
-    for page in ("/deals/board/", "/deals/forecast/", column):
+    for page in ("/deals/board/", "/deals/forecast/", column, "/reports/"):
         body = client.get(page).content.decode()
         assert SECRET not in body, page
 
@@ -159,3 +165,22 @@ def test_the_owner_can_open_every_page(client, org, secret):
             continue
         response = client.get(fill(route, name, secret))
         assert response.status_code in (200, 405), f"{route}: {response.status_code}"
+
+
+@pytest.mark.django_db
+def test_a_report_counts_only_what_its_reader_may_see(client, org, secret):
+    """The outsider's own report over deals by company does not name the secret one."""
+    client.force_login(org.outsider)
+    data = {
+        "name": "x",
+        "object": "deal",
+        "previous_object": "deal",
+        "filter_rows": "1",
+        "measure_rows": "1",
+        "g-0-field": "company",
+        "m-0-op": "count",
+        "chart": "bar",
+    }
+    response = client.post("/reports/new/", {**data, "preview": "1"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert SECRET not in response.content.decode()

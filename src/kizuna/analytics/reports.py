@@ -320,6 +320,11 @@ def _builtin_fields(object_type: str) -> list[FieldDef]:
     raise KeyError(object_type)
 
 
+def _fixed(values: list) -> Callable[[], list[tuple[Any, Any]]]:
+    choices = [(c, c) for c in values]
+    return lambda: choices
+
+
 def _custom_fields(object_type: str) -> list[FieldDef]:
     kinds = CustomFieldDefinition.FieldType
     result = []
@@ -334,14 +339,10 @@ def _custom_fields(object_type: str) -> list[FieldDef]:
             case kinds.DATE:
                 result.append(FieldDef(key, label, DATE, custom=d))
             case kinds.SELECT:
-                choices = [(c, c) for c in d.choices]
-                result.append(FieldDef(key, label, CHOICE, choices=lambda c=choices: c, custom=d))
+                result.append(FieldDef(key, label, CHOICE, choices=_fixed(d.choices), custom=d))
             case kinds.MULTI_SELECT:
-                choices = [(c, c) for c in d.choices]
                 result.append(
-                    FieldDef(
-                        key, label, TAGS, choices=lambda c=choices: c, custom=d, groupable=False
-                    )
+                    FieldDef(key, label, TAGS, choices=_fixed(d.choices), custom=d, groupable=False)
                 )
             case kinds.CHECKBOX:
                 result.append(FieldDef(key, label, BOOL, custom=d))
@@ -368,9 +369,12 @@ def _models():
     }
 
 
+def _model_getter(name: str) -> Callable[[], type[models.Model]]:
+    return lambda: _models()[name]
+
+
 MODELS: dict[str, Callable[[], type[models.Model]]] = {
-    name: (lambda name=name: _models()[name])
-    for name in ("company", "contact", "lead", "deal", "activity")
+    name: _model_getter(name) for name in ("company", "contact", "lead", "deal", "activity")
 }
 
 
@@ -888,13 +892,13 @@ def run(spec: dict, *, user, today: datetime.date | None = None) -> Result:
         qs = qs.annotate(cur=F(per_currency))
         values_names.append("cur")
     aggregates: dict[str, Any] = {"n": Count("pk")}
-    for i, (m, fd) in enumerate(zip(spec["measures"], measure_fds, strict=True)):
-        if fd is None:
+    for i, (m, mfd) in enumerate(zip(spec["measures"], measure_fds, strict=True)):
+        if mfd is None:
             continue
         # Aggregates take the expression: Django cannot aggregate over an alias.
-        aggregates[f"s{i}"] = Sum(fd.expression())
+        aggregates[f"s{i}"] = Sum(mfd.expression())
         if m["op"] == "avg":
-            aggregates[f"c{i}"] = Count(fd.expression())
+            aggregates[f"c{i}"] = Count(mfd.expression())
     if values_names:
         rows = list(qs.values(*values_names).annotate(**aggregates)[: MAX_ROWS * 4 + 1])
     else:
