@@ -123,6 +123,13 @@ def measure(*, org, runs: int, warmup: int = 1) -> list[Timing]:
     return timings
 
 
+def _load() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def report(sizes: dict, seed_seconds: float | None, timings: list[Timing], command: str) -> str:
     from django.db import connection
 
@@ -131,7 +138,7 @@ def report(sizes: dict, seed_seconds: float | None, timings: list[Timing], comma
         f"# Report builder benchmark ({connection.vendor})",
         "",
         f"Command: `{command}`",
-        f"Machine: {sales._machine()}",
+        f"Machine: {sales._machine()}; load average while measuring: {_load()}",
         "",
         "Data: " + ", ".join(f"{n:,} {t}" for t, n in sizes.items()),
     ]
