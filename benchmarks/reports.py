@@ -85,10 +85,24 @@ class Timing:
     rows: int = 0
     queries: int = 0
     samples_ms: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)
+
+    def cpu_pct(self, p: float) -> float:
+        s = sorted(self.cpu_ms)
+        return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
     def pct(self, p: float) -> float:
         s = sorted(self.samples_ms)
         return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def _for_team(spec: dict, team_id) -> dict:
+    """``my_team`` as the rep's team, so that the admin's run filters the same team."""
+    filters = [
+        {**f, "value": [team_id]} if f.get("value") == ["my_team"] else f
+        for f in spec.get("filters", [])
+    ]
+    return {**spec, "filters": filters}
 
 
 def measure(*, org, runs: int, warmup: int = 1) -> list[Timing]:
@@ -102,6 +116,7 @@ def measure(*, org, runs: int, warmup: int = 1) -> list[Timing]:
     with translation.override("ja"):
         for label, user in (("admin", org.admin), ("rep", org.rep)):
             for name, spec in REPORTS.items():
+                spec = _for_team(spec, org.rep.team_id)
                 timing = Timing(report=name, user=label)
                 for _i in range(warmup):
                     selectors_reports.run_spec(user=user, spec=spec)
@@ -111,13 +126,15 @@ def measure(*, org, runs: int, warmup: int = 1) -> list[Timing]:
                 timing.queries = len(ctx.captured_queries)
                 timing.rows = len(result.rows)
                 for _i in range(runs):
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     selectors_reports.run_spec(user=user, spec=spec)
                     timing.samples_ms.append((time.perf_counter() - t0) * 1000)
+                    timing.cpu_ms.append((time.process_time() - c0) * 1000)
                 timings.append(timing)
                 print(
                     f"  {label:5} {name}: p50 {timing.pct(50):.0f} ms, "
-                    f"p95 {timing.pct(95):.0f} ms, {timing.queries} queries",
+                    f"p95 {timing.pct(95):.0f} ms (CPU {timing.cpu_pct(50):.0f} ms), "
+                    f"{timing.queries} queries",
                     flush=True,
                 )
     return timings
@@ -148,20 +165,25 @@ def report(sizes: dict, seed_seconds: float | None, timings: list[Timing], comma
         "",
         f"Target: a two-level grouped report over all deals < {TARGET_MS:.0f} ms.",
         "",
-        "| report | user | groups | queries | p50 ms | p95 ms | max ms | target |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| report | user | groups | queries | p50 ms | p95 ms | max ms | CPU p50 ms | target |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for t in timings:
         met = "met" if t.pct(95) < TARGET_MS else "**missed**"
         lines.append(
             f"| {t.report} | {t.user} | {t.rows} | {t.queries} | {t.pct(50):.0f} | "
-            f"{t.pct(95):.0f} | {max(t.samples_ms):.0f} | {met} |"
+            f"{t.pct(95):.0f} | {max(t.samples_ms):.0f} | {t.cpu_pct(50):.0f} | {met} |"
         )
     lines += [
         "",
         "Queries per run: the custom field definitions, the fiscal year setting, the access "
         "policies (rep), the min/max of the date when no filter bounds it, the one grouped "
         "aggregate, and one name lookup per grouped relation (owner, stage).",
+        "",
+        "CPU: the benchmark process's CPU time per run. On SQLite the database runs in this "
+        "process, so it is the work of the report itself, which the wall time exceeds when "
+        "other processes share the two cores (see the load average); on PostgreSQL the "
+        "server's work is not in it.",
     ]
     return "\n".join(lines)
 

@@ -38,8 +38,8 @@ def test_won_amount_by_industry_and_fiscal_quarter_per_currency(org, sales_data)
     result = run(WON_BY_INDUSTRY_AND_QUARTER, org.admin)
     assert not result.error
     assert [c.label for c in result.columns] == [
-        "company: industry",
-        "closed at (by quarter)",
+        "Company: industry",
+        "Closed at (by quarter)",
         "Currency",
         "Count",
         "Sum of amount",

@@ -90,7 +90,7 @@ def test_export_csv_with_bom_and_xlsx_are_audited(client, org, sales_data):
     response = client.get(f"/reports/{report.pk}/export/?format=csv")
     assert response.content.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0] == ["company: industry", "closed at (by quarter)", "Currency", "Sum of amount"]
+    assert rows[0] == ["Company: industry", "Closed at (by quarter)", "Currency", "Sum of amount"]
     assert rows[1] == ["Manufacturing", "FY2025 Q1", "JPY", "1000000"]
     xlsx = client.get(f"/reports/{report.pk}/export/?format=xlsx")
     sheet = load_workbook(io.BytesIO(xlsx.content)).active

@@ -10,6 +10,7 @@ from dataclasses import field as dc_field
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from kizuna.analytics import reports
@@ -142,14 +143,14 @@ class Builder:
     # Choices for the template -----------------------------------------------------
 
     def filter_fields(self) -> list[tuple[str, str]]:
-        return [(k, str(f.label)) for k, f in self.fields.items()]
+        return [(k, capfirst(str(f.label))) for k, f in self.fields.items()]
 
     def group_fields(self) -> list[tuple[str, str]]:
-        return [(k, str(f.label)) for k, f in self.fields.items() if f.groupable]
+        return [(k, capfirst(str(f.label))) for k, f in self.fields.items() if f.groupable]
 
     def number_fields(self) -> list[tuple[str, str]]:
         return [
-            (k, str(f.label))
+            (k, capfirst(str(f.label)))
             for k, f in self.fields.items()
             if f.kind in (reports.NUMBER, reports.MONEY)
         ]

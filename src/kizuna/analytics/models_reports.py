@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kizuna.core.models import TimeStampedModel
 
@@ -20,7 +21,7 @@ class SavedReport(TimeStampedModel):
         TABLE = "table", _("Table")
         BAR = "bar", _("Bars")
         STACKED_BAR = "stacked_bar", _("Stacked bars")
-        LINE = "line", _("Lines")
+        LINE = "line", pgettext_lazy("chart", "Lines")
         FUNNEL = "funnel", _("Funnel")
 
     name = models.CharField(_("name"), max_length=200)

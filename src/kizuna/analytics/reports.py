@@ -36,6 +36,7 @@ from django.db.models import Case, Count, F, Max, Min, Q, Sum, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
@@ -108,7 +109,7 @@ CHARTS = {
     "table": gettext_lazy("Table"),
     "bar": gettext_lazy("Bars"),
     "stacked_bar": gettext_lazy("Stacked bars"),
-    "line": gettext_lazy("Lines"),
+    "line": pgettext_lazy("chart", "Lines"),
     "funnel": gettext_lazy("Funnel"),
 }
 MAX_FILTERS = 20
@@ -931,7 +932,7 @@ def _shape(
     result: Result, spec, plans, group_names, per_currency, measure_fds, raw, start_month
 ) -> None:
     for i, plan in enumerate(plans):
-        label = str(plan.fd.label)
+        label = capfirst(str(plan.fd.label))
         if plan.unit:
             label = f"{label} ({DATE_GROUPS[plan.unit]})"
         result.columns.append(Column(key=f"g{i}", label=label, kind="group"))
@@ -941,10 +942,9 @@ def _shape(
         if fd is None:
             label = str(MEASURES["count"])
         else:
-            label = _("%(measure)s of %(field)s") % {
-                "measure": MEASURES[m["op"]],
-                "field": fd.label,
-            }
+            label = capfirst(
+                _("%(measure)s of %(field)s") % {"measure": MEASURES[m["op"]], "field": fd.label}
+            )
         currency = fd.currency if fd is not None and fd.kind == MONEY else ""
         result.columns.append(
             Column(
