@@ -133,3 +133,34 @@ def test_the_list_does_not_grow_queries(client, org, django_assert_max_num_queri
     with django_assert_max_num_queries(10):
         response = client.get("/reports/")
     assert response.content.decode().count("/reports/") >= 6
+
+
+def test_a_deleted_field_shows_an_error_state_not_a_500(client, org):
+    from kizuna.core.models import CustomFieldDefinition
+
+    field = CustomFieldDefinition.objects.create(
+        object_type="lead", key="region", label="Region", label_ja="地域", field_type="text"
+    )
+    spec = {"object": "lead", "group_by": [{"field": "cf.region"}]}
+    report = report_create(actor=org.rep, name="地域別", spec=spec)
+    field.delete()
+    client.force_login(org.rep)
+    response = client.get(f"/reports/{report.pk}/")
+    assert response.status_code == 200
+    assert "This field was deleted: Region" in response.content.decode()
+    export = client.get(f"/reports/{report.pk}/export/?format=csv")
+    assert export.status_code == 302  # back to the report, with the message
+    assert client.get(f"/reports/{report.pk}/edit/").status_code == 200
+
+
+def test_pinned_reports_for_the_dashboards(org, sales_data):
+    from kizuna.analytics.selectors_reports import pinned_reports
+
+    spec = {"object": "deal", "group_by": [{"field": "status"}]}
+    report_create(actor=org.rep, name="ピン留め", spec=spec, shared=True, pinned=True)
+    report_create(actor=org.rep, name="非表示", spec=spec, shared=True)
+    [(report, result)] = pinned_reports(org.colleague)
+    assert report.name == "ピン留め"
+    # Run as the colleague: the Tokyo team's deals, not Osaka's.
+    assert sum(r.values[0] for r in result.rows) == 5
+    assert pinned_reports(org.outsider) == []
