@@ -919,7 +919,9 @@ def run(spec: dict, *, user, today: datetime.date | None = None) -> Result:
         if m["op"] == "avg":
             aggregates[f"c{i}"] = Count(mfd.expression())
     if values_names:
-        rows = list(qs.values(*values_names).annotate(**aggregates)[: MAX_ROWS * 4 + 1])
+        # No LIMIT: with one, PostgreSQL plans for the first rows (a nested loop
+        # and a sort) instead of a hash aggregate over all of them, 5-10x slower.
+        rows = list(qs.values(*values_names).annotate(**aggregates))
     else:
         rows = [qs.aggregate(**aggregates)]
     queries.append("aggregate")
