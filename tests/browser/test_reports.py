@@ -26,12 +26,20 @@ def _deals(org):
     won(create(actor=org.outsider, name="o1", company=osaka, amount=9_000_000), at(2025, 4))
 
 
+SETTLED = "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+
+
+def _settled(page) -> None:
+    """htmx has swapped in the re-rendered builder (the response alone is not enough)."""
+    page.wait_for_function(SETTLED)
+
+
 def _change(page, selector: str, **option) -> None:
     """Choose an option; the builder re-renders (htmx) before the next step."""
+    _settled(page)
     with page.expect_response(re.compile(r"/reports/new/$")):
         page.locator(selector).select_option(**option)
-    page.wait_for_load_state("networkidle")
-    expect(page.locator("#report-builder")).to_be_attached()
+    _settled(page)
 
 
 def test_build_save_list_and_export_a_report(desktop, org, login, shot):
@@ -46,7 +54,7 @@ def test_build_save_list_and_export_a_report(desktop, org, login, shot):
     _change(page, "select[name=f-0-value]", value=["won"])
     with page.expect_response(re.compile(r"/reports/new/$")):
         page.get_by_role("button", name="Add a filter").click()
-    page.wait_for_load_state("networkidle")
+    _settled(page)
     expect(page.locator("select[name=f-1-field]")).to_be_attached()
     _change(page, "select[name=f-1-field]", value="team")
     _change(page, "select[name=f-1-value]", label="東京営業")
@@ -64,8 +72,10 @@ def test_build_save_list_and_export_a_report(desktop, org, login, shot):
     expect(preview).to_contain_text("¥3,000,000")
     expect(preview).not_to_contain_text("¥9,000,000")  # Osaka's deal: another team
     page.fill("input[name=name]", "受注額 業種×四半期(東京)")
-    page.check("input[name=shared]")
-    page.wait_for_load_state("networkidle")
+    _settled(page)
+    with page.expect_response(re.compile(r"/reports/new/$")):
+        page.check("input[name=shared]")
+    _settled(page)
     expect(page.locator("input[name=shared]")).to_be_checked()
     shot(page, "01-builder")
 
