@@ -39,6 +39,9 @@ ADMIN_ONLY = {
     "automation:webhook_toggle",
     "automation:webhook_delete",
     "automation:webhook_redeliver",
+    # Managers and admins; the outsider has no one under them.
+    "analytics:target_list",
+    "analytics:target_delete",
 }
 # Pages that show only the user's own things or nothing record-specific.
 OWN_PAGES = {
@@ -135,7 +138,9 @@ def test_lists_counts_search_and_exports_do_not_leak(client, org, secret):
     for picker in ("/companies/pick/", "/contacts/pick/", "/leads/pick/", "/deals/pick/"):
         assert SECRET not in client.get(picker, {"q": SECRET[:2]}).content.decode()
     column = f"/deals/board/stages/{Stage.objects.first().pk}/"
-    for page in ("/deals/board/", "/deals/forecast/", column):
+    dashboards = ("/dashboard/executive/", "/dashboard/manager/", "/dashboard/me/")
+    drills = [f"/dashboard/drill/?kpi={k}" for k in ("won", "open", "leads", "activities")]
+    for page in ("/deals/board/", "/deals/forecast/", column, *dashboards, *drills):
         body = client.get(page).content.decode()
         assert SECRET not in body, page
 
