@@ -262,6 +262,11 @@ class Matcher:
             for i, c in enumerate(self.comparators)
         ]
         self._decisive = self.engine._decisive(self.model)
+        kinds = [spec.kind for spec in self.engine.fields]
+        self._name_pair = (
+            kinds.index("full_name") if self.person else 0,
+            kinds.index("reading") if "reading" in kinds else None,
+        )
         self.keys = _Keys(region)
         self.ids: list[int] = []
         self.raw: list[tuple] = []
@@ -269,6 +274,7 @@ class Matcher:
         self.shared_phones: set[str] = set()
         self._prepared: dict[int, tuple] = {}
         self._interned: dict[str, str] = {}
+        self._value_cache: dict[tuple[int, str], object] = {}
 
     # Loading ------------------------------------------------------------------
 
@@ -507,27 +513,39 @@ class Matcher:
     def _prepare(self, raw: tuple, shared: set[str] | frozenset = frozenset()) -> tuple:
         region = self.region
         row: list = []
+        cache = self._value_cache
         for i, (value, comparator) in enumerate(
             zip(self._values(raw), self.comparators, strict=True)
         ):
+            kind = comparator.kind
             if self.multi[i]:
                 prepared = []
+                p: Any
                 for v in value if isinstance(value, tuple | list) else (value,):
                     if not v:
                         continue
-                    p = comparator.prepare(str(v), region)
+                    if kind == "phone":
+                        # Stored numbers are E.164 already; parse the others once.
+                        p = self.keys.phone(str(v)) or None
+                    else:
+                        p = comparator.prepare(str(v), region)
                     if p is None:
                         continue
-                    if (
-                        comparator.kind == "phone"
-                        and self.person
-                        and (p in self.shared_phones or p in shared)
-                    ):
+                    if kind == "phone" and self.person and (p in self.shared_phones or p in shared):
                         p = SharedPhone(p)
                     prepared.append(p)
                 row.append(tuple(prepared) or None)
+            elif not value:
+                row.append(None)
+            elif kind in ("company", "reading", "postal_code"):
+                # Many records share these: prepare each value once.
+                key = (i, value)
+                p = cache.get(key, cache)
+                if p is cache:
+                    p = cache[key] = comparator.prepare(str(value), region)
+                row.append(p)
             else:
-                row.append(comparator.prepare(str(value), region) if value else None)
+                row.append(comparator.prepare(str(value), region))
         if self.person:
             self.engine._add_readings(row)
         return tuple(row)
@@ -552,19 +570,25 @@ class Matcher:
                 levels.append(comparator.compare(va, vb))
         return tuple(levels)
 
-    def _score(self, a: tuple, b: tuple) -> tuple[float, float, Band, tuple[Rule, ...], tuple]:
+    def _score(
+        self, a: tuple, b: tuple
+    ) -> tuple[float, float, Band, tuple[Rule, ...], tuple, list[float]]:
         pattern = self._levels(a, b)
-        weight = self.model.prior_weight + sum(
-            self._weights[i][level] for i, level in enumerate(pattern)
-        )
+        weights = [self._weights[i][level] for i, level in enumerate(pattern)]
+        name, reading = self._name_pair
+        if name is not None and reading is not None and weights[name] > 0 < weights[reading]:
+            # A reading is how the name sounds: when both agree they are one
+            # piece of evidence, not two.
+            weights[reading] = 0.0
+        weight = self.model.prior_weight + sum(weights)
         probability = _probability(weight)
         band = self.thresholds.band(probability)
         rules = self.engine._rules(pattern, self._decisive)
         if rules and band == Band.MERGE:
             band = Band.REVIEW
-        return probability, weight, band, rules, pattern
+        return probability, weight, band, rules, pattern, weights
 
-    def _evidence(self, a: tuple, b: tuple, pattern: tuple) -> list[Evidence]:
+    def _evidence(self, a: tuple, b: tuple, pattern: tuple, weights: list) -> list[Evidence]:
         out = []
         for i, spec in enumerate(self.engine.fields):
             level = pattern[i]
@@ -573,7 +597,7 @@ class Matcher:
                     column=spec.column,
                     kind=spec.kind,
                     level=self.comparators[i].levels[level],
-                    weight=self._weights[i][level],
+                    weight=weights[i],
                     a=_show(a[i]),
                     b=_show(b[i]),
                 )
@@ -581,8 +605,8 @@ class Matcher:
         return out
 
     def _row_match(self, pos: int, a: tuple, b: tuple, scored) -> RowMatch:
-        probability, _weight, band, rules, pattern = scored
-        evidence = self._evidence(a, b, pattern)
+        probability, _weight, band, rules, pattern, weights = scored
+        evidence = self._evidence(a, b, pattern, weights)
         return RowMatch(
             record_id=self.ids[pos],
             band=band,
