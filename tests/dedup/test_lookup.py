@@ -152,3 +152,25 @@ def test_candidate_add_refuses_a_record_with_itself():
         services.candidate_add(
             entity="contact", a_id=1, b_id=1, score=1, evidence=[], source="scan"
         )
+
+
+@pytest.mark.parametrize(
+    "raw,region",
+    [
+        ("03-1234-5678", "JP"),
+        ("090-1111-2222", "JP"),
+        ("0312345678", "JP"),
+        ("(03) 1234 5678", "JP"),
+        ("010-1234-5678", "KR"),
+        ("031-123-4567", "KR"),
+        ("０３－１２３４－５６７８", "JP"),
+    ],
+)
+def test_fast_phone_key_agrees_with_core_text(raw, region):
+    from kizuna.core.text import phone_key
+    from kizuna.dedup.lookup import _fast_phone_key
+
+    fast = _fast_phone_key(raw, region)
+    assert fast in ("", phone_key(raw, region))
+    if raw.isascii():
+        assert fast == phone_key(raw, region)

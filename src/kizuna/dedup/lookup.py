@@ -55,6 +55,9 @@ ENTITY_FIELDS["lead"] = ENTITY_FIELDS["contact"]
 MULTI_VALUED = frozenset({"email", "phone"})
 # A key that more records share than this finds nothing useful.
 MAX_BLOCK = 40
+# A name alone (no company, e-mail or phone with it) is weak evidence: a
+# common name finds too many people to be worth scoring.
+MAX_NAME_BLOCK = 8
 CHUNK = 5000
 HINT_LIMIT = 50
 _SPLIT_RE = re.compile(r"[;,、，\s]+")
@@ -191,6 +194,26 @@ def canonical_company(row: Mapping[str, Any]) -> tuple[str, ...]:
     )
 
 
+_PHONE_SEPARATORS_RE = re.compile(r"[\s\-()‐－ー（）]")
+_COUNTRY_CODES = {"JP": "81", "KR": "82"}
+
+
+def _fast_phone_key(raw: str, region: str) -> str:
+    """E.164 of a plain domestic 10/11-digit number without phonenumbers' parser.
+
+    Gives what ``text.phone_key`` gives (a test compares them) at a tenth of
+    the cost, which matters when an import reads 100,000 rows. Anything
+    else returns "" and goes through ``text.phone_key``.
+    """
+    code = _COUNTRY_CODES.get(region)
+    digits = _PHONE_SEPARATORS_RE.sub("", raw)
+    if code is None or not digits.isascii() or not digits.isdigit():
+        return ""
+    if len(digits) in (10, 11) and digits[0] == "0" and digits[1] != "0":
+        return f"+{code}{digits[1:]}"
+    return ""
+
+
 class _Keys:
     """Cached per-part keys: family and given names repeat a great deal."""
 
@@ -224,7 +247,9 @@ class _Keys:
             return raw
         key = self._phone.get(raw)
         if key is None:
-            key = self._phone[raw] = text.phone_key(raw, self.region)
+            key = self._phone[raw] = _fast_phone_key(raw, self.region) or text.phone_key(
+                raw, self.region
+            )
         return key
 
     def person_romaji(self, family: str, given: str, family_r: str, given_r: str) -> str:
@@ -420,21 +445,21 @@ class Matcher:
         romaji = keys.person_romaji(family, given, family_r, given_r)
         company_key = keys.company(company) if company else ""
         if name:
-            out.append(hash(("n", name)))
+            out.append(-abs(hash(("n", name))) - 1)
             if company_key:
-                out.append(hash(("nc", name, company_key)))
+                out.append(abs(hash(("nc", name, company_key))))
         if romaji and romaji != name:
-            out.append(hash(("r", romaji)))
+            out.append(-abs(hash(("r", romaji))) - 1)
             if company_key:
-                out.append(hash(("rc", romaji, company_key)))
+                out.append(abs(hash(("rc", romaji, company_key))))
         for mail in mails:
             address = text.normalize_email(mail)
             if address and not text.is_role_address(address):
-                out.append(hash(("e", address)))
+                out.append(abs(hash(("e", address))))
         for number in numbers:
             phone = keys.phone(number)
             if phone and phone not in self.shared_phones:
-                out.append(hash(("p", phone)))
+                out.append(abs(hash(("p", phone))))
         return out
 
     def _load_companies(self, qs) -> None:
@@ -480,19 +505,19 @@ class Matcher:
         out = []
         key = name_key if name_key is not None else keys.company(name)
         if key:
-            out.append(hash(("c", key)))
+            out.append(abs(hash(("c", key))))
         if reading:
             romaji = keys.romaji(reading)
             if romaji:
-                out.append(hash(("cr", romaji)))
+                out.append(abs(hash(("cr", romaji))))
         if number:
-            out.append(hash(("i", text.name_key(number).upper())))
+            out.append(abs(hash(("i", text.name_key(number).upper()))))
         if domain:
-            out.append(hash(("d", domain.lower().removeprefix("www."))))
+            out.append(abs(hash(("d", domain.lower().removeprefix("www.")))))
         if phone:
             phone_key = keys.phone(phone)
             if phone_key:
-                out.append(hash(("p", phone_key)))
+                out.append(abs(hash(("p", phone_key))))
         return out
 
     # Preparing ----------------------------------------------------------------
@@ -537,7 +562,7 @@ class Matcher:
                 row.append(tuple(prepared) or None)
             elif not value:
                 row.append(None)
-            elif kind in ("company", "reading", "postal_code"):
+            elif kind in ("full_name", "company", "reading", "postal_code"):
                 # Many records share these: prepare each value once.
                 key = (i, value)
                 p = cache.get(key, cache)
@@ -636,7 +661,7 @@ class Matcher:
                 continue
             if isinstance(hit, int):
                 found.add(hit)
-            elif len(hit) <= MAX_BLOCK:
+            elif len(hit) <= (MAX_NAME_BLOCK if key < 0 else MAX_BLOCK):
                 found.update(hit)
         if exclude is not None:
             found.discard(exclude)
