@@ -92,3 +92,44 @@ def test_read_only_user_cannot_merge(client, org, queued):
     client.force_login(org.outsider)
     assert client.get(f"/duplicates/{candidate.pk}/").status_code == 404
     assert client.get("/duplicates/?entity=contact").context["rows"] == []
+
+
+def test_scan_queues_pairs_once_and_keeps_colleagues_apart(org):
+    from kizuna.dedup.scan import scan_entity
+
+    abc = customers.company_create(actor=org.rep, name="株式会社ＡＢＣ", phone="03-1234-0000")
+    customers.contact_create(
+        actor=org.rep,
+        family_name="佐藤",
+        given_name="太郎",
+        family_name_reading="サトウ",
+        given_name_reading="タロウ",
+        company=abc,
+        emails=["taro@abc.co.jp"],
+    )
+    customers.contact_create(
+        actor=org.rep,
+        family_name="ｻﾄｳ",
+        given_name="ﾀﾛｳ",
+        company=abc,
+        emails=["TARO@abc.co.jp"],
+    )
+    for family in ("鈴木", "田中"):
+        customers.contact_create(
+            actor=org.rep,
+            family_name=family,
+            company=abc,
+            emails=["info@abc.co.jp"],
+            phones=["03-1234-0000"],
+        )
+    result = scan_entity(entity="contact")
+    assert (result.pairs_found, result.queued) == (1, 1)
+    assert scan_entity(entity="contact").queued == 0
+    assert DuplicateCandidate.objects.count() == 1
+
+
+def test_scan_command(org, capsys):
+    from django.core.management import call_command
+
+    call_command("dedup", "--scan", "contact")
+    assert "records scanned" in capsys.readouterr().err
