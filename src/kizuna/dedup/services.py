@@ -242,7 +242,9 @@ def record_merge(
     if not loser_ids:
         raise ValidationError(_("Choose at least one other record to merge."))
     ids = [survivor_id, *loser_ids]
-    locked: dict[int, Any] = {r.pk: r for r in model._base_manager.select_for_update().filter(pk__in=ids)}
+    locked: dict[int, Any] = {
+        r.pk: r for r in model._base_manager.select_for_update().filter(pk__in=ids)
+    }
     missing = [str(i) for i in ids if i not in locked]
     if missing:
         raise ValidationError(
@@ -366,9 +368,7 @@ def merge_undo(*, actor, merge: Merge) -> Merge:
         raise MergeUndoError(_("This merge has already been undone."))
     model = MODELS[merge.entity]
     snapshot = merge.snapshot
-    survivor: Any = (
-        model._base_manager.select_for_update().filter(pk=merge.survivor_id).first()
-    )
+    survivor: Any = model._base_manager.select_for_update().filter(pk=merge.survivor_id).first()
     name = snapshot["survivor"].get("name") or " ".join(
         filter(
             None, [snapshot["survivor"].get("family_name"), snapshot["survivor"].get("given_name")]
