@@ -9,6 +9,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from kizuna.activities.services import activity_create
 from kizuna.customers.services import company_create, contact_create, lead_create
+from kizuna.dedup.services import candidate_add, record_merge
 from kizuna.sales.models import Stage
 from kizuna.sales.services import deal_create
 from kizuna.sales.services_quotes import LineInput, product_create, quote_create
@@ -77,7 +78,15 @@ def secret(org):
     deal = deal_create(actor=org.rep, name=SECRET, company=company, amount=1000)
     product = product_create(actor=org.admin, code="P-1", name="保守", unit_price=1000)
     quote = quote_create(actor=org.rep, deal=deal, lines=[LineInput(product=product)])
+    twin = contact_create(actor=org.rep, family_name=SECRET, given_name="二")
+    candidate = candidate_add(
+        entity="contact", a_id=contact.pk, b_id=twin.pk, score=0.9, evidence=[], source="scan"
+    )
+    merged = contact_create(actor=org.rep, family_name=SECRET, given_name="三")
+    merge = record_merge(actor=org.rep, entity="contact", survivor=twin, others=[merged])
     return {
+        "candidate": candidate,
+        "merge": merge,
         "product": product,
         "quote": quote,
         "company": company,
@@ -90,7 +99,13 @@ def secret(org):
 
 def fill(route: str, name: str, secret) -> str:
     kind = name.split(":")[-1].split("_")[0]
-    kind = {"task": "activity", "record": "company", "share": "company"}.get(kind, kind)
+    kind = {
+        "task": "activity",
+        "record": "company",
+        "share": "company",
+        "compare": "candidate",
+        "dismiss": "candidate",
+    }.get(kind, kind)
     obj = secret.get(kind)
     url = "/" + route
     url = url.replace("<int:pk>", str(obj.pk) if obj else "999999")
