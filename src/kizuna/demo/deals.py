@@ -116,7 +116,7 @@ def create_demo_deals(*, count: int = 320, seed: int = 2024) -> int:
             amount=Decimal(rng.randrange(10, 900) * (100_000 if kr else 10_000)),
             expected_close_date=today + datetime.timedelta(days=rng.randint(-20, 150)),
             source_lead_id=source_lead_id,
-            channel=lead_channels.get(source_lead_id)
+            channel=lead_channels.get(source_lead_id or 0)
             or rng.choice(["web_form", "referral", "trade_show", "seminar", "phone"]),
             forecast_category=rng.choice(["pipeline", "pipeline", "best_case", "commit"]),
             stage_entered_at=entered,
