@@ -98,3 +98,27 @@ def test_utf8_bom_euc_kr_and_header_only(org, do_import, media):
     assert batch.encoding == "utf-8-sig" and batch.status == "done"
     with pytest.raises(ValidationError):
         services.batch_upload(actor=org.rep, entity="contact", upload=csv_file("姓,名\n"))
+
+
+def test_engine_merges_and_queues_probable_duplicates(org, do_import):
+    from kizuna.dedup.models import DuplicateCandidate
+
+    abc = company_create(actor=org.rep, name="株式会社ABC")
+    taro = contact_create(
+        actor=org.rep, family_name="佐藤", given_name="太郎", company=abc,
+        family_name_reading="サトウ", given_name_reading="タロウ", phones=["03-1234-5678"],
+    )
+    hanako = contact_create(
+        actor=org.rep, family_name="鈴木", given_name="花子", company=abc,
+    )
+    batch = do_import(org.rep, "contact", CARDS)
+    rows = {r.number: r for r in batch.rows.all()}
+    assert rows[2].target_id == taro.pk, rows[2].message
+    assert rows[2].outcome in ("merge", "review"), rows[2].message
+    assert rows[3].target_id == hanako.pk, rows[3].message
+    assert rows[3].message, rows[3].outcome
+    reviews = [r for r in rows.values() if r.outcome == "review"]
+    assert DuplicateCandidate.objects.filter(import_batch_id=batch.pk).count() == len(reviews)
+    services.batch_undo(actor=org.rep, batch=batch)
+    assert not DuplicateCandidate.objects.exists()
+    assert Contact.objects.count() == 2

@@ -497,6 +497,8 @@ def _engine(ctx: Context, rows: list[Planned]) -> None:
         row.score = match.score
         row.message = match.explanation
         row.outcome = Outcome.MERGE if match.band == "merge" else Outcome.REVIEW
+        if row.outcome == Outcome.REVIEW:
+            row.values["_evidence"] = match.evidence
 
 
 # The fields an update may change, per object type; lists (e-mail, phone)

@@ -21,7 +21,7 @@ class Match:
 def canonical(entity: str, values: Mapping[str, Any]) -> dict[str, str]:
     def first(key: str) -> str:
         value = values.get(key) or ""
-        return value[0] if isinstance(value, list) and value else str(value or "")
+        return "; ".join(value) if isinstance(value, list) else str(value or "")
 
     if entity == "company":
         address = " ".join(
@@ -76,7 +76,15 @@ def match(
                 band=str(band).lower(),
                 score=float(found.score),
                 explanation=str(found.explanation),
-                evidence=getattr(found, "evidence", None),
+                evidence=_evidence_json(getattr(found, "evidence", None)),
             )
         )
     return results
+
+
+def _evidence_json(evidence) -> list:
+    if not evidence:
+        return []
+    from kizuna.dedup.lookup import evidence_json
+
+    return evidence_json(evidence)

@@ -160,7 +160,7 @@ def _queue_reviews(batch: ImportBatch, rows: list[Row]) -> None:
             a_id=r.target_id,
             b_id=r.record_id,
             score=r.score or 0.0,
-            evidence=[],
+            evidence=r.values.get("_evidence") or [],
             source="import",
             import_batch_id=batch.pk,
         )
