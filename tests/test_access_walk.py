@@ -9,6 +9,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from kizuna.activities.services import activity_create
 from kizuna.customers.services import company_create, contact_create, lead_create
+from kizuna.imports.models import ImportBatch
 from kizuna.sales.models import Stage
 from kizuna.sales.services import deal_create
 from kizuna.sales.services_quotes import LineInput, product_create, quote_create
@@ -74,7 +75,17 @@ def secret(org):
     deal = deal_create(actor=org.rep, name=SECRET, company=company, amount=1000)
     product = product_create(actor=org.admin, code="P-1", name="保守", unit_price=1000)
     quote = quote_create(actor=org.rep, deal=deal, lines=[LineInput(product=product)])
+    batch = ImportBatch.objects.create(
+        entity="company",
+        file_name=f"{SECRET}.csv",
+        file_path="-",
+        created_by=org.rep,
+        status=ImportBatch.Status.DONE,
+        headers=["会社名"],
+        mapping=["name"],
+    )
     return {
+        "import": batch,
         "product": product,
         "quote": quote,
         "company": company,

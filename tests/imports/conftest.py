@@ -18,7 +18,9 @@ def media(settings, tmp_path):
 def do_import(media, django_capture_on_commit_callbacks):
     """Upload, map (proposed), preview and run; returns the batch."""
 
-    def run(actor, entity, text, *, encoding="cp932", name="trade_show.csv", start=True, mapping=None):
+    def run(
+        actor, entity, text, *, encoding="cp932", name="trade_show.csv", start=True, mapping=None
+    ):
         batch = services.batch_upload(
             actor=actor, entity=entity, upload=csv_file(text, name, encoding)
         )

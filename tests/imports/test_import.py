@@ -1,10 +1,11 @@
+# ruff: noqa: E501  (header synonyms and sample rows read best on one line)
 import pytest
 
+from kizuna.core import search
 from kizuna.customers.models import Company, Contact, ContactEmail
-from kizuna.customers.services import contact_create, company_create
+from kizuna.customers.services import company_create, contact_create
 from kizuna.imports import services
 from kizuna.imports.models import ImportBatch, ImportRow
-from kizuna.core import search
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,12 @@ def test_shift_jis_business_cards_are_read_mapped_and_imported(org, do_import):
     batch = do_import(org.rep, "contact", CARDS)
     assert batch.encoding == "cp932"
     assert batch.mapping[:6] == [
-        "company", "department", "title", "family_name", "given_name", "reading"
+        "company",
+        "department",
+        "title",
+        "family_name",
+        "given_name",
+        "reading",
     ]
     assert batch.mapping[6:] == ["email", "phone", "phone", "postal_code", "address", "met_on"]
     assert batch.status == ImportBatch.Status.DONE, batch.error
@@ -45,7 +51,10 @@ def test_shift_jis_business_cards_are_read_mapped_and_imported(org, do_import):
 def test_existing_contact_is_updated_and_undo_restores_it(org, do_import):
     abc = company_create(actor=org.rep, name="株式会社ABC")
     taro = contact_create(
-        actor=org.rep, family_name="佐藤", given_name="太郎", company=abc,
+        actor=org.rep,
+        family_name="佐藤",
+        given_name="太郎",
+        company=abc,
         emails=["taro@abc.co.jp"],
     )
     batch = do_import(org.rep, "contact", CARDS)
@@ -87,6 +96,7 @@ def test_rows_matching_records_of_others_are_errors(org, do_import):
 
 def test_utf8_bom_euc_kr_and_header_only(org, do_import, media):
     from django.core.exceptions import ValidationError
+
     from tests.imports.conftest import csv_file
 
     korean = "회사명,이름,이메일,전화번호\n주식회사 한빛,김민수,minsu@hanbit.kr,02-123-4567\n"
@@ -94,7 +104,9 @@ def test_utf8_bom_euc_kr_and_header_only(org, do_import, media):
     assert batch.encoding == "cp949"
     assert batch.mapping == ["company", "full_name", "email", "phone"]
     assert Contact.objects.get().family_name == "김민수"
-    batch = do_import(org.rep, "lead", "\ufeff氏名,会社名,メール\n田中 一,ACME,t@acme.jp\n", encoding="utf-8")
+    batch = do_import(
+        org.rep, "lead", "\ufeff氏名,会社名,メール\n田中 一,ACME,t@acme.jp\n", encoding="utf-8"
+    )
     assert batch.encoding == "utf-8-sig" and batch.status == "done"
     with pytest.raises(ValidationError):
         services.batch_upload(actor=org.rep, entity="contact", upload=csv_file("姓,名\n"))
@@ -105,11 +117,19 @@ def test_engine_merges_and_queues_probable_duplicates(org, do_import):
 
     abc = company_create(actor=org.rep, name="株式会社ABC")
     taro = contact_create(
-        actor=org.rep, family_name="佐藤", given_name="太郎", company=abc,
-        family_name_reading="サトウ", given_name_reading="タロウ", phones=["03-1234-5678"],
+        actor=org.rep,
+        family_name="佐藤",
+        given_name="太郎",
+        company=abc,
+        family_name_reading="サトウ",
+        given_name_reading="タロウ",
+        phones=["03-1234-5678"],
     )
     hanako = contact_create(
-        actor=org.rep, family_name="鈴木", given_name="花子", company=abc,
+        actor=org.rep,
+        family_name="鈴木",
+        given_name="花子",
+        company=abc,
     )
     batch = do_import(org.rep, "contact", CARDS)
     rows = {r.number: r for r in batch.rows.all()}

@@ -24,7 +24,15 @@ from kizuna.core.text import (
     normalize_email,
 )
 from kizuna.core.validators import validate_corporate_number
-from kizuna.customers.models import PROVINCES_KR, PREFECTURES_JP, Company, Contact, Lead
+from kizuna.customers.models import (
+    PREFECTURES_JP,
+    PROVINCES_KR,
+    Company,
+    Contact,
+    ContactEmail,
+    ContactPhone,
+    Lead,
+)
 from kizuna.imports import fields as F
 from kizuna.imports import matching, reading
 from kizuna.imports.models import ImportBatch, ImportRow
@@ -171,9 +179,7 @@ def _parse(ctx: Context, spec: F.ImportField, raw: str) -> Any:
         return user[0]
     text = " ".join(raw.split()) if "\n" not in raw else raw.strip()
     if len(text) > spec.max_length:
-        raise ValidationError(
-            _("Too long: at most %(max)d characters.") % {"max": spec.max_length}
-        )
+        raise ValidationError(_("Too long: at most %(max)d characters.") % {"max": spec.max_length})
     return text
 
 
@@ -350,9 +356,7 @@ def _collapse_in_file(ctx: Context, rows: list[Planned]) -> None:
             continue
         row.outcome = Outcome.SKIP
         row.target_id = None
-        row.message = _("The same as row %(number)d of this file.") % {
-            "number": first_number
-        }
+        row.message = _("The same as row %(number)d of this file.") % {"number": first_number}
         first = firsts.get(first_number)
         if first is not None:
             for key, value in v.items():
@@ -401,8 +405,10 @@ def _resolve_companies(ctx: Context, rows: list[Planned]) -> None:
                 v["company_new"] = True
             continue
         if company_id not in visible:
-            row.errors.append(_("The company “%(name)s” is not one you have access to.")
-                              % {"name": name or number})
+            row.errors.append(
+                _("The company “%(name)s” is not one you have access to.")
+                % {"name": name or number}
+            )
             continue
         v["company_id"] = company_id
 
@@ -413,7 +419,7 @@ def _exact_contacts(rows: list[Planned]) -> None:
         return
     found: dict[str, int] = {}
     for email, contact_id in (
-        Contact.emails.rel.related_model.objects.filter(email__in=emails)
+        ContactEmail.objects.filter(email__in=emails)
         .order_by("-id")
         .values_list("email", "contact_id")
     ):
@@ -490,7 +496,9 @@ def _engine(ctx: Context, rows: list[Planned]) -> None:
     if not rows:
         return
     canonical = [matching.canonical(ctx.batch.entity, r.values) for r in rows]
-    for row, match in zip(rows, matching.match(ctx.batch.entity, canonical, ctx.user, ctx.cache), strict=True):
+    for row, match in zip(
+        rows, matching.match(ctx.batch.entity, canonical, ctx.user, ctx.cache), strict=True
+    ):
         if match is None:
             continue
         row.target_id = match.record_id
@@ -542,7 +550,7 @@ UPDATABLE = {
         "interest",
     ],
 }
-MODELS = {"contact": Contact, "company": Company, "lead": Lead}
+MODELS: dict[str, Any] = {"contact": Contact, "company": Company, "lead": Lead}
 
 
 def _check_targets(ctx: Context, rows: list[Planned]) -> None:
@@ -554,14 +562,13 @@ def _check_targets(ctx: Context, rows: list[Planned]) -> None:
         access.editable(model.objects.filter(pk__in=ids), ctx.user).values_list("pk", flat=True)
     )
     visible = dict(
-        (o.pk, str(o)) for o in access.visible(model.objects.filter(pk__in=ids - editable), ctx.user)
+        (o.pk, str(o))
+        for o in access.visible(model.objects.filter(pk__in=ids - editable), ctx.user)
     )
     fields = UPDATABLE[entity]
     current = {o["pk"]: o for o in model.objects.filter(pk__in=editable).values("pk", *fields)}
     channels: dict[int, set[str]] = {}
     if entity == "contact":
-        from kizuna.customers.models import ContactEmail, ContactPhone
-
         for cid, email in ContactEmail.objects.filter(contact_id__in=editable).values_list(
             "contact_id", "email"
         ):
@@ -590,7 +597,7 @@ def _check_targets(ctx: Context, rows: list[Planned]) -> None:
             f for f in fields if row.values.get(f) not in (None, "") and row.values[f] != before[f]
         ]
         if entity == "contact":
-            have = channels.get(row.target_id, set())
+            have = channels.get(row.target_id or 0, set())
             if any(e not in have for e in row.values.get("email") or []):
                 row.changed.append("email")
             if any(p not in have for p in row.values.get("phone") or []):
@@ -604,8 +611,6 @@ def _check_targets(ctx: Context, rows: list[Planned]) -> None:
 
 def _resolve_relations(ctx: Context, rows: list[Planned]) -> None:
     """A deal's or activity's company and contact, by natural keys."""
-    from kizuna.customers.models import ContactEmail
-
     for row in rows:
         v = row.values
         company = None
@@ -632,9 +637,11 @@ def _resolve_relations(ctx: Context, rows: list[Planned]) -> None:
         if company is not None:
             v["company_id"] = company.pk
             row.message = str(company)
-        email = (v.get("contact_email") or [None])[0] if isinstance(
-            v.get("contact_email"), list
-        ) else v.get("contact_email")
+        email = (
+            (v.get("contact_email") or [None])[0]
+            if isinstance(v.get("contact_email"), list)
+            else v.get("contact_email")
+        )
         if email:
             contact_id = (
                 ContactEmail.objects.filter(

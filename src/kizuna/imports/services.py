@@ -171,9 +171,9 @@ def batch_start(*, actor, batch: ImportBatch) -> ImportBatch:
 
 def batch_cancel(*, actor, batch: ImportBatch) -> None:
     require_manage(actor, batch)
-    ImportBatch.objects.filter(
-        pk=batch.pk, status__in=[Status.ANALYSING, Status.RUNNING]
-    ).update(cancel_requested=True)
+    ImportBatch.objects.filter(pk=batch.pk, status__in=[Status.ANALYSING, Status.RUNNING]).update(
+        cancel_requested=True
+    )
 
 
 def _progress(batch_id: int):
@@ -229,7 +229,8 @@ def run_now(batch_id: int) -> None:
         writing.undo(batch)
         _candidates_delete(batch)
         ImportBatch.objects.filter(pk=batch.pk).update(
-            status=Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000],
+            status=Status.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
             finished_at=timezone.now(),
         )
         raise

@@ -93,9 +93,7 @@ def _rows(batch: ImportBatch) -> Iterator[list[Row]]:
     while True:
         chunk = [
             Row(*r)
-            for r in ImportRow.objects.filter(
-                batch=batch, outcome__in=WRITTEN, number__gt=last
-            )
+            for r in ImportRow.objects.filter(batch=batch, outcome__in=WRITTEN, number__gt=last)
             .order_by("number")
             .values_list("pk", "number", "outcome", "target_id", "values", "score")[:CHUNK]
         ]
@@ -109,43 +107,37 @@ def run(batch: ImportBatch, progress: Callable[[int], bool]) -> dict[str, int]:
     """Write the plan; raises Cancelled when ``progress`` says stop."""
     writer = Writer(batch)
     write = WRITERS[batch.entity]
-    seq = 0
     done = 0
     errors = 0
-    for rows in _rows(batch):
+    for seq, rows in enumerate(_rows(batch)):
         if not progress(done):
             raise Cancelled
         with transaction.atomic():
             chunk = ImportChunk(batch=batch, seq=seq, created={}, before={}, after={})
             write(writer, rows, chunk)
             chunk.save()
-            finished = [r for r in rows if r.record_id or r.error]
-            for r in finished:
-                if r.error:
-                    errors += 1
-            ImportRow.objects.bulk_update(
-                [
-                    ImportRow(
-                        pk=r.pk,
-                        record_id=r.record_id,
-                        outcome=Outcome.ERROR if r.error else r.outcome,
-                        message=r.error,
-                    )
-                    for r in finished
-                ]
-                if any(r.error for r in finished)
-                else [ImportRow(pk=r.pk, record_id=r.record_id) for r in finished],
-                ["record_id", "outcome", "message"]
-                if any(r.error for r in finished)
-                else ["record_id"],
-                batch_size=1000,
-            )
+            _record_rows(rows)
+            errors += sum(1 for r in rows if r.error)
             if batch.entity in ("contact", "lead", "company"):
                 _queue_reviews(batch, rows)
-        seq += 1
         done += len(rows)
     progress(done)
     return {"errors": errors}
+
+
+def _record_rows(rows: list[Row]) -> None:
+    """Which record each row made, and the rows the run itself refused."""
+    failed = [r for r in rows if r.error]
+    ImportRow.objects.bulk_update(
+        [ImportRow(pk=r.pk, record_id=r.record_id) for r in rows if r.record_id and not r.error],
+        ["record_id"],
+        batch_size=1000,
+    )
+    if failed:
+        ImportRow.objects.bulk_update(
+            [ImportRow(pk=r.pk, outcome=Outcome.ERROR, message=r.error) for r in failed],
+            ["outcome", "message"],
+        )
 
 
 def _queue_reviews(batch: ImportBatch, rows: list[Row]) -> None:
@@ -157,8 +149,8 @@ def _queue_reviews(batch: ImportBatch, rows: list[Row]) -> None:
     for r in reviews:
         dedup.candidate_add(
             entity=batch.entity,
-            a_id=r.target_id,
-            b_id=r.record_id,
+            a_id=int(r.target_id or 0),
+            b_id=int(r.record_id or 0),
             score=r.score or 0.0,
             evidence=r.values.get("_evidence") or [],
             source="import",
@@ -190,7 +182,9 @@ def _new_company(writer: Writer, values: dict[str, Any], name_field: str) -> Com
             if f != "name" and values.get(f):
                 setattr(company, f, values[f])
         if values.get("phone"):
-            company.phone = values["phone"][0] if isinstance(values["phone"], list) else values["phone"]
+            company.phone = (
+                values["phone"][0] if isinstance(values["phone"], list) else values["phone"]
+            )
     else:
         company.corporate_number = values.get("corporate_number", "")
     company.postal_code = (company.postal_code or "").replace("〒", "").strip()
@@ -212,7 +206,9 @@ def write_companies(writer: Writer, rows: list[Row], chunk: ImportChunk) -> None
     _create_companies(companies, chunk)
     for r, company in zip(creates, companies, strict=True):
         r.record_id = company.pk
-    _update(writer, Company, rows, chunk, COMPANY_TEXT, lambda obj, extra: obj.refresh_search_index())
+    _update(
+        writer, Company, rows, chunk, COMPANY_TEXT, lambda obj, extra: obj.refresh_search_index()
+    )
 
 
 def _update(writer, model, rows, chunk, fields, reindex, extra_fields=()) -> dict[int, Any]:
@@ -501,9 +497,7 @@ def conflicts(batch: ImportBatch, limit: int = 10) -> list[str]:
         for label, versions in chunk.after.items():
             model = apps.get_model(label)
             current = dict(
-                model.objects.filter(pk__in=[int(i) for i in versions]).values_list(
-                    "pk", "version"
-                )
+                model.objects.filter(pk__in=[int(i) for i in versions]).values_list("pk", "version")
             )
             changed = [pk for pk, v in current.items() if versions.get(str(pk)) != v]
             found.extend(str(o) for o in model.objects.filter(pk__in=changed)[:limit])
