@@ -142,3 +142,33 @@ def test_engine_merges_and_queues_probable_duplicates(org, do_import):
     services.batch_undo(actor=org.rep, batch=batch)
     assert not DuplicateCandidate.objects.exists()
     assert Contact.objects.count() == 2
+
+
+def test_the_business_card_preset_ships_and_is_applied(org, media):
+    from kizuna.imports.models import MappingPreset
+    from tests.imports.conftest import csv_file
+
+    preset = MappingPreset.objects.get(entity="contact", name__startswith="名刺アプリ")
+    assert preset.mapping["姓(カナ)"] == "family_name_reading"
+    text = "会社名,部署名,姓,名,姓（カナ）,名（カナ）,メールアドレス\nABC,営業,佐藤,太郎,サトウ,タロウ,t@abc.jp\n"
+    batch = services.batch_upload(actor=org.rep, entity="contact", upload=csv_file(text))
+    assert batch.mapping == [
+        "company", "department", "family_name", "given_name",
+        "family_name_reading", "given_name_reading", "email",
+    ]
+
+
+def test_bad_cells_get_row_messages(org, do_import):
+    text = (
+        "会社名,姓,名,メール,名刺交換日\n"
+        'ABC,佐藤,太郎,taro@abc.jp,令和8年2月30日\n'
+        '="ABC",鈴木,,=HYPERLINK("x"),2026/1/2\n'
+        "ABC,田中,,t@abc.jp,2026-01-02,余分\n"
+        "ABC,山本\n"
+    )
+    batch = do_import(org.rep, "contact", text, start=False)
+    rows = {r.number: r for r in batch.rows.all()}
+    assert rows[2].outcome == "error" and "not a date" in rows[2].message
+    assert rows[3].outcome == "error" and "formula" in rows[3].message
+    assert rows[4].outcome == "error" and "5 columns" in rows[4].message
+    assert rows[5].outcome == "create"  # a short (ragged) row is fine

@@ -70,7 +70,12 @@ def batch_upload(*, actor, entity: str, upload) -> ImportBatch:
     if first is None:
         default_storage.delete(path)
         raise ValidationError({"file": _("The file has a header row but no data rows.")})
-    mapping = _preset_mapping(entity, headers) or propose(entity, headers)
+    mapping = propose(entity, headers)
+    preset = _preset_mapping(entity, headers)
+    if preset is not None:
+        # The preset decides the columns it knows; the proposal fills the rest.
+        taken = set(preset)
+        mapping = [p or (m if m not in taken else "") for p, m in zip(preset, mapping, strict=True)]
     return ImportBatch.objects.create(
         entity=entity,
         file_name=name,
