@@ -22,7 +22,7 @@ from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -125,13 +125,35 @@ def run(batch: ImportBatch, progress: Callable[[int], bool]) -> dict[str, int]:
     return {"errors": errors}
 
 
+def fast_update(model, objects: list, fields: list[str]) -> None:
+    """``UPDATE … WHERE id = %s`` through executemany, one statement per row.
+
+    Django's ``bulk_update`` builds one ``CASE WHEN id = … THEN …`` per field
+    and batch, which costs more to build and to plan than the updates
+    themselves (20 s for 1,500 contacts of nine fields, measured).
+    """
+    if not objects:
+        return
+    meta = model._meta
+    concrete = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    sets = ", ".join(f"{quote(f.column)} = %s" for f in concrete)
+    sql = f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {quote(meta.pk.column)} = %s"
+    params = [
+        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in concrete] + [obj.pk]
+        for obj in objects
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
 def _record_rows(rows: list[Row]) -> None:
     """Which record each row made, and the rows the run itself refused."""
     failed = [r for r in rows if r.error]
-    ImportRow.objects.bulk_update(
+    fast_update(
+        ImportRow,
         [ImportRow(pk=r.pk, record_id=r.record_id) for r in rows if r.record_id and not r.error],
         ["record_id"],
-        batch_size=1000,
     )
     if failed:
         ImportRow.objects.bulk_update(
@@ -196,7 +218,7 @@ def _create_companies(companies: list[Company], chunk: ImportChunk) -> None:
     Company.objects.bulk_create(companies, batch_size=500)
     for company in companies:
         company.path = f"/{company.pk}/"
-    Company.objects.bulk_update(companies, ["path"], batch_size=500)
+    fast_update(Company, companies, ["path"])
     _add(chunk, "customers.company", [c.pk for c in companies])
 
 
@@ -246,10 +268,10 @@ def _update(writer, model, rows, chunk, fields, reindex, extra_fields=()) -> dic
         obj.version += 1
         obj.updated_at = writer.now
         after[str(obj.pk)] = obj.version
-    model.objects.bulk_update(
+    fast_update(
+        model,
         list(targets.values()),
         [*fields, *extra_fields, "search_index", "version", "updated_at"],
-        batch_size=500,
     )
     return targets
 
@@ -377,7 +399,7 @@ def _update_contacts(writer: Writer, rows: list[Row], chunk: ImportChunk) -> Non
             contact.company_id = r.values["company_id_new"]
             moved.append(contact)
     if moved:
-        Contact.objects.bulk_update(moved, ["company_id"])
+        fast_update(Contact, moved, ["company_id"])
 
 
 # Leads --------------------------------------------------------------------
@@ -541,8 +563,12 @@ def undo(batch: ImportBatch) -> None:
 def _undo_chunk(chunk: ImportChunk) -> None:
     for label, records in chunk.before.items():
         model = apps.get_model(label)
+        groups: dict[tuple[str, ...], list] = {}
         for pk, values in records.items():
-            model.objects.filter(pk=int(pk)).update(**values)
+            obj = model(pk=int(pk), **values)
+            groups.setdefault(tuple(values), []).append(obj)
+        for fields, objects in groups.items():
+            fast_update(model, objects, list(fields))
     for label in DELETE_ORDER:
         ids = chunk.created.get(label)
         if ids:
