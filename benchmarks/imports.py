@@ -31,7 +31,13 @@ import time
 from pathlib import Path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-GIVEN_TAIL = "一二三四五六七八九子美香介也人郎男夫雄治彦樹菜奈乃恵江代枝"
+# (kanji, reading) added to a demo given name: 翔太 + 郎 = 翔太郎 (ショウタロウ).
+GIVEN_TAIL = [
+    ("一", "イチ"), ("二", "ジ"), ("三", "ゾウ"), ("美", "ミ"), ("香", "カ"), ("介", "スケ"),
+    ("也", "ヤ"), ("人", "ト"), ("郎", "ロウ"), ("男", "オ"), ("雄", "オ"), ("治", "ジ"),
+    ("彦", "ヒコ"), ("樹", "キ"), ("菜", "ナ"), ("乃", "ノ"), ("恵", "エ"), ("代", "ヨ"),
+    ("枝", "エ"), ("子", "コ"), ("平", "ヘイ"), ("吾", "ゴ"), ("朗", "ロウ"), ("馬", "マ"),
+]  # fmt: skip
 HEADER = [
     "会社名",
     "部署名",
@@ -72,14 +78,13 @@ def make_csv(rows: int, seed: int = 11) -> tuple[bytes, dict[str, int]]:
     given = demo_names.JP_GIVEN_MALE + demo_names.JP_GIVEN_FEMALE
     companies = list(Company.objects.order_by("?").values_list("name", flat=True)[:2000])
     existing = list(
-        ContactEmail.objects.order_by("?")
-        .values_list("contact_id", "email")[: rows // 10 + rows // 20]
+        ContactEmail.objects.order_by("?").values_list("contact_id", "email")[
+            : rows // 10 + rows // 20
+        ]
     )
     contacts = {
         c.pk: c
-        for c in Contact.objects.filter(pk__in=[e[0] for e in existing]).select_related(
-            "company"
-        )
+        for c in Contact.objects.filter(pk__in=[e[0] for e in existing]).select_related("company")
     }
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -87,7 +92,9 @@ def make_csv(rows: int, seed: int = 11) -> tuple[bytes, dict[str, int]]:
     mix = {"same_email": 0, "other_email": 0, "new": 0}
     for i in range(rows):
         fam, giv = rng.choice(family), rng.choice(given)
-        company = rng.choice(companies) if companies and rng.random() < 0.6 else f"新規商事{i % 5000}"
+        company = (
+            rng.choice(companies) if companies and rng.random() < 0.6 else f"新規商事{i % 5000}"
+        )
         email = f"user{i}@example{i % 997}.co.jp"
         title = "部長"
         last = ""
@@ -106,9 +113,9 @@ def make_csv(rows: int, seed: int = 11) -> tuple[bytes, dict[str, int]]:
             mix["new"] += 1
             # Real lists have far more given names than the demo's 60: a
             # second name part makes most people new, as on a trade-show list.
-            extra = rng.choice(GIVEN_TAIL) if rng.random() < 0.9 else ""
-            names = (fam[0], giv[0] + extra)
-            readings = (fam[1], giv[1])
+            extra = rng.choice(GIVEN_TAIL) if rng.random() < 0.9 else ("", "")
+            names = (fam[0], giv[0] + extra[0])
+            readings = (fam[1], giv[1] + extra[1])
         writer.writerow(
             [
                 company,
