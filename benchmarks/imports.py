@@ -70,7 +70,6 @@ def _foundation():
 def make_csv(rows: int, seed: int = 11) -> tuple[bytes, dict[str, int]]:
     """Business cards as a CP932 CSV; returns the bytes and what they contain."""
     from kizuna.customers.models import Company, Contact, ContactEmail
-
     from kizuna.demo import names as demo_names
 
     rng = random.Random(seed)
