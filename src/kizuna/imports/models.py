@@ -102,8 +102,6 @@ class ImportRow(models.Model):
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
     # The existing record it updates or merges into, or the one it resembles.
     target_id = models.BigIntegerField(null=True, blank=True)
-    # The record the run created (create, review).
-    record_id = models.BigIntegerField(null=True, blank=True)
     # Clean values per import field, ready to write.
     values = models.JSONField(default=dict)
     # The cells as read, for the error report.

@@ -148,13 +148,13 @@ def fast_update(model, objects: list, fields: list[str]) -> None:
 
 
 def _record_rows(rows: list[Row]) -> None:
-    """Which record each row made, and the rows the run itself refused."""
+    """The rows the run itself refused (deals, activities, vanished targets).
+
+    Which record each row created is not written back per row: the chunk's
+    ids are what undo needs, and 100,000 single-row updates would cost as
+    much as the import's own writes.
+    """
     failed = [r for r in rows if r.error]
-    fast_update(
-        ImportRow,
-        [ImportRow(pk=r.pk, record_id=r.record_id) for r in rows if r.record_id and not r.error],
-        ["record_id"],
-    )
     if failed:
         ImportRow.objects.bulk_update(
             [ImportRow(pk=r.pk, outcome=Outcome.ERROR, message=r.error) for r in failed],
@@ -557,7 +557,6 @@ def undo(batch: ImportBatch) -> None:
                 continue
             _undo_chunk(chunk)
             chunk.delete()
-    ImportRow.objects.filter(batch=batch).exclude(record_id=None).update(record_id=None)
 
 
 def _undo_chunk(chunk: ImportChunk) -> None:
