@@ -153,15 +153,20 @@ def test_the_business_card_preset_ships_and_is_applied(org, media):
     text = "会社名,部署名,姓,名,姓（カナ）,名（カナ）,メールアドレス\nABC,営業,佐藤,太郎,サトウ,タロウ,t@abc.jp\n"
     batch = services.batch_upload(actor=org.rep, entity="contact", upload=csv_file(text))
     assert batch.mapping == [
-        "company", "department", "family_name", "given_name",
-        "family_name_reading", "given_name_reading", "email",
+        "company",
+        "department",
+        "family_name",
+        "given_name",
+        "family_name_reading",
+        "given_name_reading",
+        "email",
     ]
 
 
 def test_bad_cells_get_row_messages(org, do_import):
     text = (
         "会社名,姓,名,メール,名刺交換日\n"
-        'ABC,佐藤,太郎,taro@abc.jp,令和8年2月30日\n'
+        "ABC,佐藤,太郎,taro@abc.jp,令和8年2月30日\n"
         '="ABC",鈴木,,=HYPERLINK("x"),2026/1/2\n'
         "ABC,田中,,t@abc.jp,2026-01-02,余分\n"
         "ABC,山本\n"
