@@ -10,6 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from kizuna.activities.services import activity_create
 from kizuna.customers.services import company_create, contact_create, lead_create
 from kizuna.dedup.services import candidate_add, record_merge
+from kizuna.imports.models import ImportBatch
 from kizuna.sales.models import Stage
 from kizuna.sales.services import deal_create
 from kizuna.sales.services_quotes import LineInput, product_create, quote_create
@@ -84,9 +85,19 @@ def secret(org):
     )
     merged = contact_create(actor=org.rep, family_name=SECRET, given_name="三")
     merge = record_merge(actor=org.rep, entity="contact", survivor=twin, others=[merged])
+    batch = ImportBatch.objects.create(
+        entity="company",
+        file_name=f"{SECRET}.csv",
+        file_path="-",
+        created_by=org.rep,
+        status=ImportBatch.Status.DONE,
+        headers=["会社名"],
+        mapping=["name"],
+    )
     return {
         "candidate": candidate,
         "merge": merge,
+        "import": batch,
         "product": product,
         "quote": quote,
         "company": company,
