@@ -203,8 +203,21 @@ HUEY = {
 KIZUNA_WEBHOOK_TIMEOUT = float(os.environ.get("KIZUNA_WEBHOOK_TIMEOUT", "10"))
 KIZUNA_WEBHOOK_MAX_FAILURES = int(os.environ.get("KIZUNA_WEBHOOK_MAX_FAILURES", "10"))
 
+# E-mail: SMTP once KIZUNA_SMTP_HOST is set, the console until then.
+EMAIL_HOST = os.environ.get("KIZUNA_SMTP_HOST", "")
+EMAIL_PORT = int(os.environ.get("KIZUNA_SMTP_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("KIZUNA_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("KIZUNA_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = get_bool_from_env("KIZUNA_SMTP_STARTTLS", default=EMAIL_PORT == 587)
+EMAIL_USE_SSL = get_bool_from_env("KIZUNA_SMTP_SSL", default=EMAIL_PORT == 465)
+EMAIL_TIMEOUT = float(os.environ.get("KIZUNA_SMTP_TIMEOUT", "30"))
+DEFAULT_FROM_EMAIL = os.environ.get("KIZUNA_EMAIL_FROM", "kizuna@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_BACKEND = os.environ.get(
-    "KIZUNA_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+    "KIZUNA_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
 )
 
 LOGGING = {

@@ -1,0 +1,16 @@
+"""Background tasks of the mail app."""
+
+from kizuna.automation.jobs import task
+from kizuna.mail import services
+
+
+class EmailNotSent(Exception):
+    """SMTP refused or timed out; huey tries again later."""
+
+
+# Retries wait 1, 2, 4 and 8 minutes.
+@task(retries=services.SEND_RETRIES, retry_delay=60, retry_backoff=2, context=True)
+def send_email(message_pk: int, task=None) -> None:
+    retries_left = task.retries if task is not None else 0
+    if not services.deliver(message_pk=message_pk, retries_left=retries_left):
+        raise EmailNotSent(f"e-mail {message_pk} not sent; retried later")
