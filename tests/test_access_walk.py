@@ -39,6 +39,11 @@ ADMIN_ONLY = {
     "automation:webhook_toggle",
     "automation:webhook_delete",
     "automation:webhook_redeliver",
+    "mail:template_list",
+    "mail:template_create",
+    "mail:template_preview",
+    "mail:template_edit",
+    "mail:template_delete",
 }
 # Pages that show only the user's own things or nothing record-specific.
 OWN_PAGES = {

@@ -73,7 +73,7 @@ class MergeContext:
         if field == "email" and obj_name in ("contact", "lead"):
             return self.email or getattr(obj, "email", "") or ""
         if obj_name == "user" and field == "display_name":
-            return str(obj)
+            return getattr(obj, "display_name", "") or str(obj)
         value: Any = getattr(obj, field, "")
         if value is None:
             return ""
@@ -151,3 +151,35 @@ def recipient_language(record, *, default: str = "ja") -> str:
             return "ko"
         texts.append(company.name)
     return _script_language(" ".join(t for t in texts if t)) or default
+
+
+def sample_context() -> MergeContext:
+    """Made-up customer data for the template editor's preview."""
+    from types import SimpleNamespace
+
+    from django.utils.translation import gettext as _
+
+    company = SimpleNamespace(name=_("Sample Trading Co., Ltd."))
+    contact = SimpleNamespace(
+        family_name=_("Yamada"),
+        given_name=_("Hanako"),
+        full_name=_("Yamada Hanako"),
+        title=_("Purchasing manager"),
+        department=_("Purchasing"),
+        company_name=company.name,
+    )
+    deal = SimpleNamespace(
+        name=_("Maintenance contract renewal"),
+        amount=None,
+        expected_close_date="2026-03-31",
+        next_action=_("Send the quote"),
+    )
+    user = SimpleNamespace(display_name=_("Sales rep"), email="sales@example.jp")
+    return MergeContext(
+        contact=contact,
+        lead=contact,
+        company=company,
+        deal=deal,
+        user=user,
+        email="hanako@example.jp",
+    )
