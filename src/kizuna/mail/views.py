@@ -16,7 +16,7 @@ from kizuna.mail.models import EmailMessage, EmailTemplate
 RECORD_KINDS = ("contact", "lead", "deal", "company")
 
 
-def _form_errors(form: forms.Form, exc: ValidationError) -> None:
+def _form_errors(form: forms.BaseForm, exc: ValidationError) -> None:
     if not hasattr(exc, "error_dict"):
         form.add_error(None, exc.messages)
         return
