@@ -55,6 +55,8 @@ OWN_PAGES = {
     "set_language",
     # A secret address instead of a login: tests/automation/test_ics.py.
     "automation:calendar_feed",
+    # A secret address for mail relays: tests/mail/test_incoming.py.
+    "mail:inbound",
 }
 
 

@@ -213,6 +213,16 @@ EMAIL_USE_SSL = get_bool_from_env("KIZUNA_SMTP_SSL", default=EMAIL_PORT == 465)
 EMAIL_TIMEOUT = float(os.environ.get("KIZUNA_SMTP_TIMEOUT", "30"))
 DEFAULT_FROM_EMAIL = os.environ.get("KIZUNA_EMAIL_FROM", "kizuna@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Incoming mail: an IMAP mailbox read every few minutes, and a forwarding
+# address (POST /mail/inbound/<token>/) for mail relays.
+KIZUNA_IMAP_HOST = os.environ.get("KIZUNA_IMAP_HOST", "")
+KIZUNA_IMAP_PORT = int(os.environ.get("KIZUNA_IMAP_PORT", "993"))
+KIZUNA_IMAP_SSL = get_bool_from_env("KIZUNA_IMAP_SSL", default=KIZUNA_IMAP_PORT == 993)
+KIZUNA_IMAP_USER = os.environ.get("KIZUNA_IMAP_USER", "")
+KIZUNA_IMAP_PASSWORD = os.environ.get("KIZUNA_IMAP_PASSWORD", "")
+KIZUNA_IMAP_FOLDER = os.environ.get("KIZUNA_IMAP_FOLDER", "INBOX")
+KIZUNA_IMAP_TIMEOUT = float(os.environ.get("KIZUNA_IMAP_TIMEOUT", "30"))
+KIZUNA_MAIL_INBOUND_TOKEN = os.environ.get("KIZUNA_MAIL_INBOUND_TOKEN", "")
 EMAIL_BACKEND = os.environ.get(
     "KIZUNA_EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"

@@ -90,3 +90,115 @@ class EmailMessage(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.message_id
+
+
+DEFAULT_FREE_MAIL_DOMAINS = (
+    "gmail.com googlemail.com yahoo.co.jp yahoo.com ymail.com outlook.com outlook.jp "
+    "hotmail.com hotmail.co.jp live.jp icloud.com me.com aol.com docomo.ne.jp ezweb.ne.jp "
+    "au.com softbank.ne.jp i.softbank.jp naver.com daum.net hanmail.net nate.com kakao.com"
+)
+
+
+class MailSettings(models.Model):
+    """How incoming mail is handled (one row, edited by admins)."""
+
+    class FreeMail(models.TextChoices):
+        LEAD = "lead", _("Create a lead")
+        IGNORE = "ignore", _("Do not create a lead")
+
+    create_leads = models.BooleanField(
+        _("unknown senders become leads"),
+        default=True,
+        help_text=_("A mail from an address no contact, lead or company has creates a lead."),
+    )
+    free_mail = models.CharField(
+        _("unknown senders at free-mail addresses"),
+        max_length=10,
+        choices=FreeMail.choices,
+        default=FreeMail.LEAD,
+    )
+    free_mail_domains = models.TextField(
+        _("free-mail domains"),
+        default=DEFAULT_FREE_MAIL_DOMAINS,
+        blank=True,
+        help_text=_("Never matched to a company by domain. Separate with spaces or new lines."),
+    )
+    blocked_senders = models.TextField(
+        _("blocked senders"),
+        blank=True,
+        help_text=_("Addresses or @domains whose mail is rejected as spam."),
+    )
+    lead_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner of new leads"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("incoming mail settings")
+
+    def __str__(self) -> str:
+        return str(self._meta.verbose_name)
+
+    @staticmethod
+    def _words(text: str) -> set[str]:
+        return {w.strip().lower() for w in text.replace(",", " ").split() if w.strip()}
+
+    def is_free_mail(self, domain: str) -> bool:
+        return domain.lower() in self._words(self.free_mail_domains)
+
+    def is_blocked(self, address: str) -> bool:
+        blocked = self._words(self.blocked_senders)
+        address = address.lower()
+        return address in blocked or "@" + address.rpartition("@")[2] in blocked
+
+
+class IncomingMail(models.Model):
+    """One mail that arrived, and what Kizuna did with it."""
+
+    class Source(models.TextChoices):
+        IMAP = "imap", _("IMAP mailbox")
+        FORWARD = "forward", _("Forwarding address")
+
+    class Outcome(models.TextChoices):
+        ATTACHED = "attached", _("Attached to a record")
+        LEAD = "lead", _("New lead")
+        DUPLICATE = "duplicate", _("Already received")
+        REJECTED = "rejected", _("Rejected")
+
+    class Reason(models.TextChoices):
+        UNREADABLE = "unreadable", _("Unreadable message")
+        NO_SENDER = "no_sender", _("No sender address")
+        SPAM = "spam", _("Marked as spam")
+        BLOCKED = "blocked", _("Blocked sender")
+        OWN = "own", _("Sent by Kizuna itself")
+        UNKNOWN_SENDER = "unknown", _("Unknown sender")
+        FREE_MAIL = "free_mail", _("Unknown sender at a free-mail address")
+        INVALID = "invalid", _("Could not be saved")
+
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True, db_index=True)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    from_address = models.CharField(_("from"), max_length=255, blank=True)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices, blank=True)
+    detail = models.CharField(_("details"), max_length=300, blank=True)
+    # Decoding problems that were repaired (a mislabeled charset, …).
+    warnings = models.CharField(_("warnings"), max_length=300, blank=True)
+    activity = models.ForeignKey(
+        "activities.Activity", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept for rejected mail, so nothing that arrived is lost.
+    raw = models.BinaryField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("incoming e-mail")
+        verbose_name_plural = _("incoming e-mails")
+
+    def __str__(self) -> str:
+        return f"{self.from_address}: {self.subject}"

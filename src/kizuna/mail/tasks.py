@@ -1,6 +1,6 @@
 """Background tasks of the mail app."""
 
-from kizuna.automation.jobs import task
+from kizuna.automation.jobs import crontab, periodic_task, task
 from kizuna.mail import services
 
 
@@ -14,3 +14,11 @@ def send_email(message_pk: int, task=None) -> None:
     retries_left = task.retries if task is not None else 0
     if not services.deliver(message_pk=message_pk, retries_left=retries_left):
         raise EmailNotSent(f"e-mail {message_pk} not sent; retried later")
+
+
+@periodic_task(crontab(minute="*/5"))
+def fetch_incoming_mail() -> None:
+    """Read the team mailbox (only when KIZUNA_IMAP_HOST is set)."""
+    from kizuna.mail.incoming import imap_fetch
+
+    imap_fetch()

@@ -1,17 +1,18 @@
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kizuna.core import access
 from kizuna.mail import rendering, services
 from kizuna.mail.forms import ComposeForm, TemplateForm
-from kizuna.mail.models import EmailMessage, EmailTemplate
+from kizuna.mail.models import EmailMessage, EmailTemplate, IncomingMail
 
 RECORD_KINDS = ("contact", "lead", "deal", "company")
 
@@ -210,3 +211,27 @@ def template_preview(request):
     """htmx: the template merged with a sample customer, as the editor types."""
     access.require_admin(request.user, access.ADMIN_PAGE)
     return render(request, "mail/template_form.html#preview", {"preview": _preview(request.POST)})
+
+
+# -- incoming mail -----------------------------------------------------------
+
+
+@csrf_exempt
+@require_POST
+def inbound(request, token: str):
+    """A mail relay posts one raw RFC 822 message here (secret address)."""
+    from kizuna.mail.incoming import mail_receive, token_ok
+
+    if not token_ok(token):
+        raise Http404
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        return JsonResponse({"detail": "too large"}, status=413)
+    if not raw.strip():
+        return JsonResponse({"detail": "empty body"}, status=400)
+    log = mail_receive(raw=raw, source=IncomingMail.Source.FORWARD)
+    return JsonResponse(
+        {"outcome": log.outcome, "reason": log.reason, "id": log.pk},
+        status=202,
+    )
