@@ -52,6 +52,7 @@ OWN_PAGES = {
     "iam:profile",
     "iam:tokens",
     "iam:token_revoke",
+    "mail:digest_preferences",
     "set_language",
     # A secret address instead of a login: tests/automation/test_ics.py.
     "automation:calendar_feed",

@@ -223,6 +223,10 @@ KIZUNA_IMAP_PASSWORD = os.environ.get("KIZUNA_IMAP_PASSWORD", "")
 KIZUNA_IMAP_FOLDER = os.environ.get("KIZUNA_IMAP_FOLDER", "INBOX")
 KIZUNA_IMAP_TIMEOUT = float(os.environ.get("KIZUNA_IMAP_TIMEOUT", "30"))
 KIZUNA_MAIL_INBOUND_TOKEN = os.environ.get("KIZUNA_MAIL_INBOUND_TOKEN", "")
+# Links in e-mails (the daily digest) start with this address.
+KIZUNA_BASE_URL = os.environ.get("KIZUNA_BASE_URL", "http://localhost:8000").rstrip("/")
+# SMTP connections the daily digest sends over side by side.
+KIZUNA_DIGEST_SMTP_CONNECTIONS = int(os.environ.get("KIZUNA_DIGEST_SMTP_CONNECTIONS", "4"))
 EMAIL_BACKEND = os.environ.get(
     "KIZUNA_EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"

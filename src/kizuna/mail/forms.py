@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from kizuna.mail.models import LANGUAGES, EmailTemplate
+from kizuna.mail.models import LANGUAGES, DigestPreference, EmailTemplate
 
 LANGUAGE_CHOICES = [
     ("", _("The customer's language")),
@@ -35,3 +35,16 @@ class TemplateForm(forms.ModelForm):
             "is_active",
         ]
         widgets = {f"body_{lang}": forms.Textarea(attrs={"rows": 8}) for lang in LANGUAGES}
+
+
+class DigestPreferenceForm(forms.ModelForm):
+    class Meta:
+        model = DigestPreference
+        fields = [
+            "enabled",
+            "follow_ups",
+            "overdue_tasks",
+            "stalled_deals",
+            "breached_slas",
+            "notifications",
+        ]

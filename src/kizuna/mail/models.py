@@ -202,3 +202,25 @@ class IncomingMail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_address}: {self.subject}"
+
+
+class DigestPreference(models.Model):
+    """What a user's daily digest holds, and whether they get one."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digest_preference"
+    )
+    enabled = models.BooleanField(_("send me a daily digest at 09:00"), default=True)
+    follow_ups = models.BooleanField(_("this week's follow-ups"), default=True)
+    overdue_tasks = models.BooleanField(_("overdue tasks"), default=True)
+    stalled_deals = models.BooleanField(_("stalled deals"), default=True)
+    breached_slas = models.BooleanField(_("breached SLAs"), default=True)
+    notifications = models.BooleanField(_("new notifications"), default=True)
+    # The user's local date of the last digest: one per day, whatever reruns.
+    last_sent_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("digest preference")
+
+    def __str__(self) -> str:
+        return f"{self.user}"

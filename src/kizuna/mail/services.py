@@ -368,3 +368,30 @@ def email_resend(*, actor, message: EmailMessage) -> EmailMessage:
     _queue(message.pk)
     message.refresh_from_db()
     return message
+
+
+# -- digest ------------------------------------------------------------------
+
+DIGEST_FIELDS = [
+    "enabled",
+    "follow_ups",
+    "overdue_tasks",
+    "stalled_deals",
+    "breached_slas",
+    "notifications",
+]
+
+
+@transaction.atomic
+def digest_preference_update(*, actor, **fields: Any):
+    """A user chooses what their own daily digest holds."""
+    from kizuna.mail.models import DigestPreference
+
+    pref, _created = DigestPreference.objects.select_for_update().get_or_create(user=actor)
+    before = audit.snapshot(pref, DIGEST_FIELDS)
+    records.assign_fields(pref, fields, DIGEST_FIELDS)
+    pref.save()
+    changes = audit.diff(before, audit.snapshot(pref, DIGEST_FIELDS))
+    if changes:
+        audit.record(actor=actor, action=AuditEntry.Action.UPDATE, obj=pref, changes=changes)
+    return pref

@@ -22,3 +22,11 @@ def fetch_incoming_mail() -> None:
     from kizuna.mail.incoming import imap_fetch
 
     imap_fetch()
+
+
+@periodic_task(crontab(minute="0,30"))
+def send_daily_digests() -> None:
+    """Digests for the users for whom it is now 09:00 (their time zone)."""
+    from kizuna.mail.digest import send_digests
+
+    send_digests()

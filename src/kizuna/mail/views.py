@@ -11,8 +11,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from kizuna.core import access
 from kizuna.mail import rendering, services
-from kizuna.mail.forms import ComposeForm, TemplateForm
-from kizuna.mail.models import EmailMessage, EmailTemplate, IncomingMail
+from kizuna.mail.forms import ComposeForm, DigestPreferenceForm, TemplateForm
+from kizuna.mail.models import DigestPreference, EmailMessage, EmailTemplate, IncomingMail
 
 RECORD_KINDS = ("contact", "lead", "deal", "company")
 
@@ -235,3 +235,17 @@ def inbound(request, token: str):
         {"outcome": log.outcome, "reason": log.reason, "id": log.pk},
         status=202,
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def digest_preferences(request):
+    pref = DigestPreference.objects.filter(user=request.user).first() or DigestPreference(
+        user=request.user
+    )
+    form = DigestPreferenceForm(request.POST or None, instance=pref)
+    if request.method == "POST" and form.is_valid():
+        services.digest_preference_update(actor=request.user, **form.cleaned_data)
+        messages.success(request, _("Saved."))
+        return redirect("mail:digest_preferences")
+    return render(request, "mail/digest_preferences.html", {"form": form})
