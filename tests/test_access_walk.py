@@ -39,6 +39,7 @@ ADMIN_ONLY = {
     "automation:webhook_toggle",
     "automation:webhook_delete",
     "automation:webhook_redeliver",
+    "mail:incoming_settings",
     "mail:template_list",
     "mail:template_create",
     "mail:template_preview",

@@ -217,3 +217,28 @@ def test_imap_mailbox_is_read_and_marked_seen(org, settings):
         assert imap_fetch() == 0
     outcomes = sorted(IncomingMail.objects.values_list("outcome", flat=True))
     assert outcomes == ["attached", "lead"]
+
+
+@pytest.mark.django_db
+def test_admin_sees_the_log_and_changes_the_rules(client, org, django_assert_max_num_queries):
+    for i in range(5):
+        mail_receive(raw=mail(f"s{i}@spam.example", f"<x{i}@spam.example>"), source="imap")
+    mail_receive(raw=SJIS_MAIL, source="forward")
+    client.force_login(org.admin)
+    with django_assert_max_num_queries(20):
+        page = client.get("/settings/mail/incoming/")
+    body = page.content.decode()
+    assert "資料請求" in body and "s4@spam.example" in body
+    response = client.post(
+        "/settings/mail/incoming/",
+        {
+            "free_mail": "ignore",
+            "free_mail_domains": "gmail.com",
+            "blocked_senders": "@spam.example",
+        },
+    )
+    assert response.status_code == 302
+    conf = mail_settings()
+    assert not conf.create_leads and conf.is_blocked("a@spam.example")
+    client.force_login(org.rep)
+    assert client.get("/settings/mail/incoming/").status_code == 403

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from kizuna.mail.models import LANGUAGES, DigestPreference, EmailTemplate
+from kizuna.mail.models import LANGUAGES, DigestPreference, EmailTemplate, MailSettings
 
 LANGUAGE_CHOICES = [
     ("", _("The customer's language")),
@@ -48,3 +48,13 @@ class DigestPreferenceForm(forms.ModelForm):
             "breached_slas",
             "notifications",
         ]
+
+
+class MailSettingsForm(forms.ModelForm):
+    class Meta:
+        model = MailSettings
+        fields = ["create_leads", "free_mail", "free_mail_domains", "blocked_senders", "lead_owner"]
+        widgets = {
+            "free_mail_domains": forms.Textarea(attrs={"rows": 4}),
+            "blocked_senders": forms.Textarea(attrs={"rows": 3}),
+        }

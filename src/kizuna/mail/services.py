@@ -395,3 +395,33 @@ def digest_preference_update(*, actor, **fields: Any):
     if changes:
         audit.record(actor=actor, action=AuditEntry.Action.UPDATE, obj=pref, changes=changes)
     return pref
+
+
+MAIL_SETTINGS_FIELDS = [
+    "create_leads",
+    "free_mail",
+    "free_mail_domains",
+    "blocked_senders",
+    "lead_owner",
+]
+
+
+@transaction.atomic
+def mail_settings_update(*, actor, **fields: Any):
+    """Admins choose how incoming mail from unknown senders is handled."""
+    from kizuna.mail.incoming import mail_settings
+
+    access.require_admin(actor, gettext_lazy("Only administrators may change mail settings."))
+    conf = mail_settings()
+    conf = type(conf).objects.select_for_update().get(pk=conf.pk)
+    before = audit.snapshot(conf, MAIL_SETTINGS_FIELDS)
+    records.assign_fields(conf, fields, MAIL_SETTINGS_FIELDS)
+    errors: dict[str, list[str]] = {}
+    if conf.lead_owner is not None and not conf.lead_owner.is_active:
+        errors["lead_owner"] = [_("Choose an active user.")]
+    records.validate(conf, errors)
+    conf.save()
+    changes = audit.diff(before, audit.snapshot(conf, MAIL_SETTINGS_FIELDS))
+    if changes:
+        audit.record(actor=actor, action=AuditEntry.Action.UPDATE, obj=conf, changes=changes)
+    return conf

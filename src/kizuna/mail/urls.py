@@ -10,6 +10,7 @@ urlpatterns = [
     path("mail/messages/<int:pk>/resend/", views.message_resend, name="message_resend"),
     path("mail/inbound/<str:token>/", views.inbound, name="inbound"),
     path("me/digest/", views.digest_preferences, name="digest_preferences"),
+    path("settings/mail/incoming/", views.incoming_settings, name="incoming_settings"),
     path("settings/mail/templates/", views.template_list, name="template_list"),
     path("settings/mail/templates/new/", views.template_edit, name="template_create"),
     path("settings/mail/templates/preview/", views.template_preview, name="template_preview"),

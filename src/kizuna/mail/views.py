@@ -11,7 +11,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from kizuna.core import access
 from kizuna.mail import rendering, services
-from kizuna.mail.forms import ComposeForm, DigestPreferenceForm, TemplateForm
+from kizuna.mail.forms import (
+    ComposeForm,
+    DigestPreferenceForm,
+    MailSettingsForm,
+    TemplateForm,
+)
 from kizuna.mail.models import DigestPreference, EmailMessage, EmailTemplate, IncomingMail
 
 RECORD_KINDS = ("contact", "lead", "deal", "company")
@@ -249,3 +254,47 @@ def digest_preferences(request):
         messages.success(request, _("Saved."))
         return redirect("mail:digest_preferences")
     return render(request, "mail/digest_preferences.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def incoming_settings(request):
+    """Incoming-mail rules and the log of what arrived and what became of it."""
+    from django.conf import settings
+
+    from kizuna.core import ui
+    from kizuna.mail.incoming import mail_settings
+
+    access.require_admin(request.user, access.ADMIN_PAGE)
+    conf = mail_settings()
+    form = MailSettingsForm(request.POST or None, instance=conf)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.mail_settings_update(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("mail:incoming_settings")
+    log = IncomingMail.objects.select_related("activity").defer("raw")
+    outcome = request.GET.get("outcome")
+    if outcome in IncomingMail.Outcome.values:
+        log = log.filter(outcome=outcome)
+    token = settings.KIZUNA_MAIL_INBOUND_TOKEN
+    return render(
+        request,
+        "mail/incoming_settings.html",
+        {
+            "form": form,
+            "page": ui.paginate(request, log),
+            "outcomes": IncomingMail.Outcome.choices,
+            "outcome": outcome,
+            "imap_host": settings.KIZUNA_IMAP_HOST,
+            "imap_user": settings.KIZUNA_IMAP_USER,
+            "imap_folder": settings.KIZUNA_IMAP_FOLDER,
+            "forward_url": (
+                request.build_absolute_uri(reverse("mail:inbound", args=["…"])) if token else ""
+            ),
+        },
+        status=422 if request.method == "POST" else 200,
+    )
