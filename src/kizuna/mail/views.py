@@ -119,7 +119,14 @@ def compose_fill(request):
     return render(
         request,
         "mail/compose.html#fields",
-        {"form": form, "subject": subject, "body": body, "language": language, "error": error},
+        # An unbound form: the fields are being filled in, not submitted.
+        {
+            "form": ComposeForm(),
+            "subject": subject,
+            "body": body,
+            "language": language,
+            "error": error,
+        },
     )
 
 

@@ -57,9 +57,13 @@
     }
     const token = tokenBefore(el);
     if (!token) { box.innerHTML = ""; return; }
+    // Answers may arrive out of order; only the latest one is shown.
+    const ticket = (box.ticket = (box.ticket || 0) + 1);
     fetch(el.dataset.mentions + "?q=" + encodeURIComponent(token.query), {
       headers: { "HX-Request": "true" },
       credentials: "same-origin",
-    }).then((r) => r.text()).then((html) => { box.innerHTML = html; });
+    }).then((r) => r.text()).then((html) => {
+      if (ticket === box.ticket) box.innerHTML = html;
+    });
   });
 })();
