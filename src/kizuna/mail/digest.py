@@ -88,23 +88,27 @@ def due_users(now: datetime.datetime | None = None) -> list:
 
 
 def sla_breaches(user_ids: list[int], now: datetime.datetime) -> dict[int, list]:
-    """Hook for the lead first-contact SLA (automation's SLA timers).
+    """Hook for the lead first-contact SLA (``automation.sla``).
 
-    Returns breached leads per owner when the Lead model has the SLA fields,
-    otherwise nothing; the digest section then stays empty.
+    Leads past ``first_contact_due_at`` with no ``first_contacted_at``, per
+    owner, when the Lead model has those fields (the rules branch adds
+    them); otherwise nothing, and the digest section stays empty.
     """
     from kizuna.customers.models import Lead
 
     names = {f.name for f in Lead._meta.get_fields()}
-    if "sla_breached_at" not in names:
+    if not {"first_contact_due_at", "first_contacted_at"} <= names:
         return {}
     rows: dict[int, list] = defaultdict(list)
-    # Field names built at run time: the fields belong to another branch.
-    breached = "sla_breached_at"
-    qs = Lead.objects.filter(owner_id__in=user_ids, **{f"{breached}__isnull": False})
-    if "first_contacted_at" in names:
-        qs = qs.filter(**{"first_contacted_at__isnull": True})
-    for lead in qs.order_by(breached)[: LIMIT * len(user_ids)]:
+    # Field names built at run time: the fields come from another branch.
+    due = "first_contact_due_at"
+    qs = (
+        Lead.objects.filter(owner_id__in=user_ids, **{"first_contacted_at__isnull": True})
+        .filter(**{f"{due}__lt": now})
+        .exclude(status__in=[Lead.Status.CONVERTED, Lead.Status.DISQUALIFIED])
+        .order_by(due)
+    )
+    for lead in qs[: LIMIT * len(user_ids)]:
         rows[lead.owner_id].append(lead)
     return rows
 
