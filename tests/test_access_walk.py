@@ -44,6 +44,12 @@ ADMIN_ONLY = {
     # Managers and admins; the outsider has no one under them.
     "analytics:target_list",
     "analytics:target_delete",
+    "mail:incoming_settings",
+    "mail:template_list",
+    "mail:template_create",
+    "mail:template_preview",
+    "mail:template_edit",
+    "mail:template_delete",
 }
 # Pages that show only the user's own things or nothing record-specific.
 OWN_PAGES = {
@@ -52,9 +58,12 @@ OWN_PAGES = {
     "iam:profile",
     "iam:tokens",
     "iam:token_revoke",
+    "mail:digest_preferences",
     "set_language",
     # A secret address instead of a login: tests/automation/test_ics.py.
     "automation:calendar_feed",
+    # A secret address for mail relays: tests/mail/test_incoming.py.
+    "mail:inbound",
 }
 
 
