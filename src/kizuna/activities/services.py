@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kizuna.activities import mentions
 from kizuna.activities.models import Activity
 from kizuna.core import access, records
 from kizuna.customers.services import record_set_next_action
@@ -102,6 +103,7 @@ def activity_create(
     _set_participants(activity, participants, participant_users or [])
     records.set_tags(activity, tags)
     records.audit_create(actor, activity, ACTIVITY_FIELDS + OWNERSHIP)
+    mentions.sync(actor=actor, activity=activity)
     if activity.deal_id is not None:
         from kizuna.sales.services import deal_touch
 
@@ -169,6 +171,7 @@ def activity_update(
     _set_participants(activity, participants, participant_users)
     records.set_tags(activity, tags)
     records.audit_update(actor, activity, before, _snapshot(activity))
+    mentions.sync(actor=actor, activity=activity)
     return activity
 
 

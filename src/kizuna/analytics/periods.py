@@ -115,6 +115,30 @@ class FiscalPeriod:
         return day_start(self.start), day_start(self.end)
 
 
+@dataclass(frozen=True)
+class Span:
+    """Any stretch of days (``end`` exclusive), e.g. this week."""
+
+    start: datetime.date
+    end: datetime.date
+    label: str = ""
+
+
+def week_for(day: datetime.date | None = None) -> Span:
+    """Monday to Sunday around ``day`` (today)."""
+    day = day or timezone.localdate()
+    start = day - datetime.timedelta(days=day.weekday())
+    return Span(start, start + datetime.timedelta(days=7))
+
+
+def years_before(day: datetime.date, n: int) -> datetime.date:
+    """The same day ``n`` years earlier (28 February for a 29th)."""
+    try:
+        return day.replace(year=day.year - n)
+    except ValueError:
+        return day.replace(year=day.year - n, day=28)
+
+
 def day_start(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
@@ -214,6 +238,9 @@ def fiscal_quarter_expression(field: str, *, start_month: int | None = None):
 
 __all__ = [
     "KINDS",
+    "Span",
+    "week_for",
+    "years_before",
     "FiscalPeriod",
     "add_months",
     "day_start",
