@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 
 from kizuna.activities.models import Activity
@@ -161,13 +161,14 @@ def lead_time_days_of(qs: QuerySet[Deal]) -> float | None:
         .filter(stage_changes__from_stage__isnull=True)
         .values("pk", "closed_at")
         .annotate(first=Min("stage_changes__at"))
+        .values_list("closed_at", "first")
         .order_by()
     )
-    total, n = 0.0, 0
-    for row in rows:
-        total += (row["closed_at"] - row["first"]).total_seconds() / 86400
+    total, n = datetime.timedelta(0), 0
+    for closed_at, first in rows:
+        total += closed_at - first
         n += 1
-    return total / n if n else None
+    return total.total_seconds() / 86400 / n if n else None
 
 
 def average_lead_time_days(*, user, period: PeriodLike, team=None, owner=None) -> float | None:
@@ -206,20 +207,28 @@ def stage_win_rates(
         pipeline=pipeline,
         status__in=[Deal.Status.WON, Deal.Status.LOST],
     )
+    # The furthest open stage per deal, counted per (stage position, status) in
+    # the database: a few rows come back, not one per closed deal.
     furthest = (
-        StageChange.objects.filter(
-            deal__in=closed.values("pk"), to_stage__outcome=Stage.Outcome.OPEN
-        )
-        .values("deal_id", "deal__status")
+        StageChange.objects.filter(deal=OuterRef("pk"), to_stage__outcome=Stage.Outcome.OPEN)
+        .order_by()
+        .values("deal")
         .annotate(top=Max("to_stage__position"))
+        .values("top")
+    )
+    rows = (
+        closed.annotate(top=Subquery(furthest))
+        .filter(top__isnull=False)
+        .values("top", "status")
+        .annotate(n=Count("id"))
         .order_by()
     )
     reached: dict[int, int] = defaultdict(int)
     won: dict[int, int] = defaultdict(int)
-    for row in furthest:
-        reached[row["top"]] += 1
-        if row["deal__status"] == Deal.Status.WON:
-            won[row["top"]] += 1
+    for row in rows:
+        reached[row["top"]] += row["n"]
+        if row["status"] == Deal.Status.WON:
+            won[row["top"]] += row["n"]
     result = []
     for stage in stages:
         r = sum(n for top, n in reached.items() if top >= stage.position)
@@ -354,11 +363,11 @@ def retention_rate(*, user, period: PeriodLike, team=None, owner=None) -> Rate:
     """
     at_start = customers_at(user=user, day=period.start, team=team, owner=owner)
     at_end = customers_at(user=user, day=period.end, team=team, owner=owner)
-    row = Deal.objects.filter(company_id__in=at_start).aggregate(
-        n=Count("company_id", distinct=True),
-        kept=Count("company_id", distinct=True, filter=Q(company_id__in=at_end)),
-    )
-    return Rate(row["kept"], row["n"])
+    # Two counts over the won deals of the window before the start, not a scan
+    # of every deal of those companies.
+    n = at_start.count()
+    kept = at_start.filter(company_id__in=at_end).count() if n else 0
+    return Rate(kept, n)
 
 
 # Money ---------------------------------------------------------------------------
@@ -468,11 +477,10 @@ def forecast_vs_target(
 
 def first_contact_records(*, user, period: PeriodLike, team=None, owner=None):
     """Deals whose first stage entry (the first contact) is in the period."""
-    return deals(user=user, team=team, owner=owner).filter(
-        pk__in=StageChange.objects.filter(_between("at", period), from_stage__isnull=True).values(
-            "deal_id"
-        )
+    entered = StageChange.objects.filter(
+        _between("at", period), deal=OuterRef("pk"), from_stage__isnull=True
     )
+    return deals(user=user, team=team, owner=owner).filter(Exists(entered))
 
 
 def proposal_records(*, user, period: PeriodLike, team=None, owner=None):
