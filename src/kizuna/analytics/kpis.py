@@ -18,11 +18,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
 
 from kizuna.activities.models import Activity
-from kizuna.analytics.periods import FiscalPeriod, Span, day_start, years_before
+from kizuna.analytics.periods import FiscalPeriod, Span, add_months, day_start, years_before
 from kizuna.core import access
 from kizuna.customers.models import Lead
 from kizuna.sales.models import Deal, Pipeline, Quote, Stage, StageChange
@@ -128,6 +139,9 @@ def channel_conversion(*, user, period: PeriodLike, team=None, owner=None) -> li
     won = dict(
         access.visible(Deal.objects.filter(status=Deal.Status.WON), user)
         .filter(source_lead__in=leads.values("pk"))
+        # Redundant with the line above; lets the planner start from the
+        # period's leads.
+        .filter(_between("source_lead__created_at", period))
         .values("source_lead__channel")
         .annotate(n=Count("source_lead_id", distinct=True))
         .values_list("source_lead__channel", "n")
@@ -361,12 +375,29 @@ def retention_rate(*, user, period: PeriodLike, team=None, owner=None) -> Rate:
     customers at its start ÷ customers at the start. New customers won during the
     period do not raise it (顧客維持率 = (期末顧客数 − 新規顧客数) ÷ 期首顧客数).
     """
-    at_start = customers_at(user=user, day=period.start, team=team, owner=owner)
-    at_end = customers_at(user=user, day=period.end, team=team, owner=owner)
-    # Two counts over the won deals of the window before the start, not a scan
-    # of every deal of those companies.
-    n = at_start.count()
-    kept = at_start.filter(company_id__in=at_end).count() if n else 0
+    years = ACTIVE_MONTHS // 12
+    before_start = Span(years_before(period.start, years), period.start)
+    before_end = Span(years_before(period.end, years), period.end)
+    # One pass over the won deals of both windows, grouped per company: was it
+    # a customer at the start (s), at the end (e)?
+    rows = (
+        deals(user=user, team=team, owner=owner)
+        .filter(
+            _between("closed_at", Span(before_start.start, before_end.end)),
+            status=Deal.Status.WON,
+            company__isnull=False,
+        )
+        .values("company_id")
+        .annotate(
+            s=Max(Case(When(_between("closed_at", before_start), then=1), default=0)),
+            e=Max(Case(When(_between("closed_at", before_end), then=1), default=0)),
+        )
+        .values_list("s", "e")
+    )
+    n = kept = 0
+    for at_start, at_end in rows:
+        n += at_start
+        kept += at_start * at_end
     return Rate(kept, n)
 
 
@@ -379,20 +410,30 @@ def revenue_by_month(
     """Revenue by period: the amount of deals won, by month of closing and currency.
     Sum the months for quarters or fiscal years (``revenue_by_period``)."""
     span = Span(start, end)
+    months = []
+    month = start.replace(day=1)
+    while month < end:
+        months.append(month)
+        month = add_months(month, 1)
+    # One filtered sum per month: no per-row date truncation (a Python function
+    # per row on SQLite).
+    sums = {
+        f"m{i}": Sum(
+            "amount", filter=_between("closed_at", Span(max(m, start), min(add_months(m, 1), end)))
+        )
+        for i, m in enumerate(months)
+    }
     rows = (
         won_records(user=user, period=span, team=team, owner=owner)
-        .annotate(month=TruncMonth("closed_at"))
-        .values("month", "currency")
-        .annotate(total=Sum("amount"))
+        .values("currency")
+        .annotate(**sums)
         .order_by()
     )
     result: dict[tuple[datetime.date, str], Decimal] = {}
     for r in rows:
-        month = r["month"]
-        if isinstance(month, datetime.datetime):
-            month = month.date()
-        key = (month, r["currency"])
-        result[key] = result.get(key, ZERO) + (r["total"] or ZERO)
+        for i, m in enumerate(months):
+            if r[f"m{i}"] is not None:
+                result[(m, r["currency"])] = r[f"m{i}"]
     return result
 
 
