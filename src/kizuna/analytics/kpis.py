@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
+from django.db import connections
 from django.db.models import (
     Case,
     Count,
@@ -27,7 +28,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     When,
 )
@@ -221,28 +221,29 @@ def stage_win_rates(
         pipeline=pipeline,
         status__in=[Deal.Status.WON, Deal.Status.LOST],
     )
-    # The furthest open stage per deal, counted per (stage position, status) in
-    # the database: a few rows come back, not one per closed deal.
+    # The furthest open stage per deal, then counted per (stage position,
+    # status) in the database: a few rows come back, not one per closed deal.
     furthest = (
-        StageChange.objects.filter(deal=OuterRef("pk"), to_stage__outcome=Stage.Outcome.OPEN)
-        .order_by()
-        .values("deal")
-        .annotate(top=Max("to_stage__position"))
-        .values("top")
-    )
-    rows = (
-        closed.annotate(top=Subquery(furthest))
-        .filter(top__isnull=False)
-        .values("top", "status")
-        .annotate(n=Count("id"))
+        StageChange.objects.filter(
+            deal__in=closed.values("pk"), to_stage__outcome=Stage.Outcome.OPEN
+        )
+        .values("deal_id")
+        .annotate(deal_status=Max("deal__status"), top=Max("to_stage__position"))
+        .values("deal_status", "top")
         .order_by()
     )
+    sql, params = furthest.query.sql_with_params()
     reached: dict[int, int] = defaultdict(int)
     won: dict[int, int] = defaultdict(int)
-    for row in rows:
-        reached[row["top"]] += row["n"]
-        if row["status"] == Deal.Status.WON:
-            won[row["top"]] += row["n"]
+    with connections[furthest.db].cursor() as cursor:
+        cursor.execute(
+            f"SELECT top, deal_status, COUNT(*) FROM ({sql}) furthest GROUP BY top, deal_status",
+            params,
+        )
+        for top, status, n in cursor.fetchall():
+            reached[top] += n
+            if status == Deal.Status.WON:
+                won[top] += n
     result = []
     for stage in stages:
         r = sum(n for top, n in reached.items() if top >= stage.position)

@@ -375,6 +375,10 @@ class StageChange(models.Model):
         indexes = [
             models.Index(fields=["deal", "at"], name="stagechange_deal"),
             models.Index(fields=["to_stage", "at"], name="stagechange_to"),
+            # Stage win rates and lead times read a deal's history from the index.
+            models.Index(
+                fields=["deal", "to_stage", "from_stage", "at"], name="stagechange_deal_cover"
+            ),
         ]
 
 
