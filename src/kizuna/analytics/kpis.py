@@ -432,9 +432,10 @@ def revenue_by_month(
     )
     result: dict[tuple[datetime.date, str], Decimal] = {}
     for r in rows:
+        row: dict[str, Any] = dict(r)
         for i, m in enumerate(months):
-            if r[f"m{i}"] is not None:
-                result[(m, r["currency"])] = r[f"m{i}"]
+            if row[f"m{i}"] is not None:
+                result[(m, row["currency"])] = row[f"m{i}"]
     return result
 
 
