@@ -360,6 +360,10 @@ class Lead(OwnedModel, CustomFieldsModel, NextActionModel, SearchableModel):
             models.Index(fields=["status", "-created_at"], name="lead_status"),
             models.Index(fields=["owner"], name="lead_owner"),
             models.Index(fields=["team"], name="lead_team"),
+            # The dashboards count a period's leads by channel and status.
+            models.Index(
+                fields=["created_at", "channel", "status", "owner", "team"], name="lead_created"
+            ),
         ]
 
     def __str__(self) -> str:
