@@ -164,3 +164,13 @@ def test_pinned_reports_for_the_dashboards(org, sales_data):
     # Run as the colleague: the Tokyo team's deals, not Osaka's.
     assert sum(r.values[0] for r in result.rows) == 5
     assert pinned_reports(org.outsider) == []
+
+
+def test_pinned_report_on_my_dashboard(client, org, sales_data):
+    spec = {"object": "deal", "group_by": [{"field": "status"}]}
+    report_create(actor=org.rep, name="ピン留め", spec=spec, shared=True, pinned=True)
+    client.force_login(org.colleague)
+    page = client.get("/dashboard/me/").content.decode()
+    assert "ピン留め" in page and "report-table" in page
+    client.force_login(org.outsider)
+    assert "ピン留め" not in client.get("/dashboard/me/").content.decode()
