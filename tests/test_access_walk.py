@@ -39,6 +39,15 @@ ADMIN_ONLY = {
     "automation:webhook_toggle",
     "automation:webhook_delete",
     "automation:webhook_redeliver",
+    "automation:rule_list",
+    "automation:rule_create",
+    "automation:rule_detail",
+    "automation:rule_edit",
+    "automation:rule_toggle",
+    "automation:rule_delete",
+    "automation:assignment_list",
+    "automation:assignment_toggle",
+    "automation:assignment_delete",
 }
 # Pages that show only the user's own things or nothing record-specific.
 OWN_PAGES = {
@@ -47,6 +56,7 @@ OWN_PAGES = {
     "iam:profile",
     "iam:tokens",
     "iam:token_revoke",
+    "automation:away_set",
     "set_language",
     # A secret address instead of a login: tests/automation/test_ics.py.
     "automation:calendar_feed",
