@@ -118,6 +118,8 @@ def _choices_context(data: dict[str, Any]) -> dict[str, Any]:
         info = catalogue.get(c.get("field", ""))
         c["info"] = info
         c["ops"] = [(k, rules.OPS[k]) for k in rules.OPS_BY_KIND[info.kind]] if info else []
+        if c["ops"] and c.get("op") not in dict(c["ops"]):
+            c["op"] = c["ops"][0][0]
     for a in data["actions"]:
         a["info"] = catalogue.get(a.get("field", ""))
     action_types = list(rules.ACTION_TYPES.items())
