@@ -68,9 +68,13 @@ def test_admin_builds_the_quote_stage_rule_and_sees_it_run(desktop, org, login, 
     expect(page.locator("h1")).to_have_text("見積→価格承認タスク")
     rule = Rule.objects.get()
     assert rule.stage == quote and rule.trigger == "stage_entered"
-    assert rule.actions == [
-        {"type": "create_task", "subject": "send price approval", "assignee": "owner", "due_days": 2}
-    ]
+    (action,) = rule.actions
+    assert action == {
+        "type": "create_task",
+        "subject": "send price approval",
+        "assignee": "owner",
+        "due_days": 2,
+    }
 
     company = company_create(actor=org.rep, name="株式会社みなと精機")
     deal = deal_create(
