@@ -5,7 +5,7 @@ import threading
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.utils import timezone
 
 from kizuna.automation import assignment
@@ -117,7 +117,7 @@ def test_concurrent_leads_go_to_different_people(org, kansai):
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
         finally:
-            close_old_connections()
+            connection.close()
 
     threads = [threading.Thread(target=create) for _ in range(3)]
     for t in threads:
