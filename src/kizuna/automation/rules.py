@@ -695,8 +695,27 @@ def run_rules(
     )
     catalogue = field_catalogue(object_type)
     runs = []
+    skipped: list[RuleRun] = []
     retry: RuleFailed | None = None
+    now = timezone.now()
     for rule in rules:
+        if _quietly_skipped(rule, obj, catalogue, depth, seen, object_type):
+            # Conditions not met: logged in one insert for all such rules,
+            # without the per-run bookkeeping that acting needs.
+            skipped.append(
+                RuleRun(
+                    rule=rule,
+                    object_type=object_type,
+                    object_id=obj.pk,
+                    object_repr=str(obj)[:200],
+                    event_key=event_key,
+                    depth=depth,
+                    outcome=RuleRun.Outcome.SKIPPED,
+                    attempts=1,
+                    finished_at=now,
+                )
+            )
+            continue
         try:
             run = run_rule(
                 rule=rule,
@@ -711,9 +730,23 @@ def run_rules(
             continue
         if run is not None:
             runs.append(run)
+    if skipped:
+        RuleRun.objects.bulk_create(skipped, ignore_conflicts=True)
     if retry is not None:
         raise retry
     return runs
+
+
+def _quietly_skipped(rule, obj, catalogue, depth, seen, object_type) -> bool:
+    """True when the rule's conditions plainly do not hold (nothing to guard)."""
+    if depth > MAX_DEPTH or _seen_key(rule.pk, object_type, obj.pk) in seen:
+        return False
+    if missing_fields(rule, catalogue) or not _changed_to(rule, obj, catalogue):
+        return False
+    try:
+        return not conditions_hold(rule, obj, catalogue)
+    except Exception:  # noqa: BLE001 - run_rule logs it properly
+        return False
 
 
 def _start_run(rule: Rule, obj, event_key: str, depth: int) -> RuleRun | None:
