@@ -13,7 +13,7 @@ from kizuna.automation.models import AssignmentRule, RoundRobinPointer
 from kizuna.automation.services import assignment_rule_create
 from kizuna.customers.models import Company, Lead
 from kizuna.customers.services import lead_create
-from kizuna.iam.services import user_set_away
+from kizuna.iam.services import token_create, user_set_away
 from tests.factories import TeamFactory, UserFactory
 
 
@@ -155,3 +155,16 @@ def test_assignment_page_and_away_toggle(client, org, kansai):
     client.post("/me/away/", {"back": "1"})
     org.rep.refresh_from_db()
     assert org.rep.away_until is None
+
+
+@pytest.mark.django_db
+def test_an_api_create_without_owner_is_assigned(org, kansai):
+    from tests.api.conftest import ApiClient
+
+    _token, key = token_create(user=org.rep, name="test")
+    response = ApiClient(key).post(
+        "leads", {"family_name": "API", "channel": "web_form", "prefecture": "大阪府"}
+    )
+    assert response.status_code == 201, response.content
+    lead = Lead.objects.get(family_name="API")
+    assert lead.owner == kansai.people[0] and lead.team == kansai.team
