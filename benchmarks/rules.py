@@ -160,11 +160,11 @@ def overhead(*, writes: int, rule_count: int) -> Overhead:
         # End to end, alternating batches so that the machine's load hits both.
         base: list[float] = []
         with_rules: list[float] = []
-        for _batch in range(max(writes // 25, 1)):
+        for _batch in range(max(writes // 5, 1)):
             Rule.objects.filter(pk__in=ids).update(is_active=False)
-            base += timed_writes(25)
+            base += timed_writes(5)
             Rule.objects.filter(pk__in=ids).update(is_active=True)
-            with_rules += timed_writes(25)
+            with_rules += timed_writes(5)
         # What the service pays inside its transaction: record_event.
         before = records.record_snapshot(lead, LEAD_FIELDS + OWNERSHIP)
         after = {**before, "campaign": "changed"}
@@ -281,7 +281,7 @@ def report(over: Overhead, through: list[Throughput], *, vendor: str, args) -> s
         f" none acting (logged as skipped) | {over.job_ms:.2f} |",
         "",
         "Conditions are evaluated in the job, after the write committed. The end-to-end"
-        " times alternate batches of 25 writes with the rules off and on; on a shared"
+        " times alternate batches of 5 writes with the rules off and on; on a shared"
         " 2-core machine their difference is noisier than the direct measurements above.",
         "",
         "## Rule jobs per second: create a task + notify the manager",
