@@ -48,6 +48,12 @@ ADMIN_ONLY = {
     "automation:assignment_list",
     "automation:assignment_toggle",
     "automation:assignment_delete",
+    "mail:incoming_settings",
+    "mail:template_list",
+    "mail:template_create",
+    "mail:template_preview",
+    "mail:template_edit",
+    "mail:template_delete",
 }
 # Pages that show only the user's own things or nothing record-specific.
 OWN_PAGES = {
@@ -57,9 +63,12 @@ OWN_PAGES = {
     "iam:tokens",
     "iam:token_revoke",
     "automation:away_set",
+    "mail:digest_preferences",
     "set_language",
     # A secret address instead of a login: tests/automation/test_ics.py.
     "automation:calendar_feed",
+    # A secret address for mail relays: tests/mail/test_incoming.py.
+    "mail:inbound",
 }
 
 

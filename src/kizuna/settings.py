@@ -203,8 +203,35 @@ HUEY = {
 KIZUNA_WEBHOOK_TIMEOUT = float(os.environ.get("KIZUNA_WEBHOOK_TIMEOUT", "10"))
 KIZUNA_WEBHOOK_MAX_FAILURES = int(os.environ.get("KIZUNA_WEBHOOK_MAX_FAILURES", "10"))
 
+# E-mail: SMTP once KIZUNA_SMTP_HOST is set, the console until then.
+EMAIL_HOST = os.environ.get("KIZUNA_SMTP_HOST", "")
+EMAIL_PORT = int(os.environ.get("KIZUNA_SMTP_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("KIZUNA_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("KIZUNA_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = get_bool_from_env("KIZUNA_SMTP_STARTTLS", default=EMAIL_PORT == 587)
+EMAIL_USE_SSL = get_bool_from_env("KIZUNA_SMTP_SSL", default=EMAIL_PORT == 465)
+EMAIL_TIMEOUT = float(os.environ.get("KIZUNA_SMTP_TIMEOUT", "30"))
+DEFAULT_FROM_EMAIL = os.environ.get("KIZUNA_EMAIL_FROM", "kizuna@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Incoming mail: an IMAP mailbox read every few minutes, and a forwarding
+# address (POST /mail/inbound/<token>/) for mail relays.
+KIZUNA_IMAP_HOST = os.environ.get("KIZUNA_IMAP_HOST", "")
+KIZUNA_IMAP_PORT = int(os.environ.get("KIZUNA_IMAP_PORT", "993"))
+KIZUNA_IMAP_SSL = get_bool_from_env("KIZUNA_IMAP_SSL", default=KIZUNA_IMAP_PORT == 993)
+KIZUNA_IMAP_USER = os.environ.get("KIZUNA_IMAP_USER", "")
+KIZUNA_IMAP_PASSWORD = os.environ.get("KIZUNA_IMAP_PASSWORD", "")
+KIZUNA_IMAP_FOLDER = os.environ.get("KIZUNA_IMAP_FOLDER", "INBOX")
+KIZUNA_IMAP_TIMEOUT = float(os.environ.get("KIZUNA_IMAP_TIMEOUT", "30"))
+KIZUNA_MAIL_INBOUND_TOKEN = os.environ.get("KIZUNA_MAIL_INBOUND_TOKEN", "")
+# Links in e-mails (the daily digest) start with this address.
+KIZUNA_BASE_URL = os.environ.get("KIZUNA_BASE_URL", "http://localhost:8000").rstrip("/")
+# SMTP connections the daily digest sends over side by side.
+KIZUNA_DIGEST_SMTP_CONNECTIONS = int(os.environ.get("KIZUNA_DIGEST_SMTP_CONNECTIONS", "4"))
 EMAIL_BACKEND = os.environ.get(
-    "KIZUNA_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+    "KIZUNA_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
 )
 
 LOGGING = {

@@ -428,3 +428,54 @@ def test_record_event_costs_one_query_and_nothing_when_no_rule_fires(
     with django_assert_max_num_queries(1):
         assert rules.record_event(obj=lead, event="created") == []
     assert timezone.now()
+
+
+def test_send_email_action_sends_the_template_through_smtp(org, run_jobs, settings):
+    from aiosmtpd.controller import Controller
+
+    from kizuna.mail.services import template_create
+    from tests.mail.conftest import Collector, free_port
+
+    handler = Collector()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.DEFAULT_FROM_EMAIL = "sales@kizuna.example"
+    try:
+        template = template_create(
+            actor=org.admin,
+            name="お問い合わせ御礼",
+            subject_ja="{{ lead.family_name }}様 お問い合わせありがとうございます",
+            body_ja="{{ lead.family_name }}様\n\nお問い合わせありがとうございます。",
+        )
+        rule = rule_save(
+            actor=org.admin,
+            name="お礼メール",
+            object_type="lead",
+            trigger="created",
+            conditions=[{"field": "channel", "op": "eq", "value": "web_form"}],
+            actions=[{"type": "send_email", "template": template.pk}],
+        )
+        with run_jobs():
+            lead_create(
+                actor=org.rep, family_name="田中", channel="web_form", email="tanaka@example.jp"
+            )
+        run = rule.runs.get()
+        assert run.outcome == RuleRun.Outcome.SUCCEEDED, run.error
+        (sent,) = handler.messages
+        assert sent.rcpt_tos == ["tanaka@example.jp"]
+        assert Activity.objects.filter(kind="email", lead__family_name="田中").exists()
+        with pytest.raises(ValidationError):
+            rule_save(
+                actor=org.admin,
+                name="x",
+                object_type="lead",
+                trigger="created",
+                conditions=[],
+                actions=[{"type": "send_email", "template": 999999}],
+            )
+    finally:
+        controller.stop()

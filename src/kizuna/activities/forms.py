@@ -16,7 +16,7 @@ class ActivityForm(RecordForm):
     model = Activity
     model_fields = ACTIVITY_FIELDS
     widgets = {
-        "body": forms.Textarea(attrs={"rows": 5}),
+        "body": forms.Textarea(attrs={"rows": 5, "data-mentions": "/activities/mentions/"}),
         "due_date": DATE,
     }
 

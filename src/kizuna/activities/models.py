@@ -115,3 +115,19 @@ class Activity(OwnedModel, CustomFieldsModel, SearchableModel):
 
     def search_values(self) -> list[str | None]:
         return [self.subject, self.body[:500]]
+
+
+class Mention(models.Model):
+    """A user named with @ in an activity's text (a note, a comment)."""
+
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="mentions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentions"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["activity", "user"], name="mention_once")]
+
+    def __str__(self) -> str:
+        return f"@{self.user}"

@@ -30,7 +30,9 @@ def activity_list(
         qs = filter_search(qs, f["q"])
     if f.get("custom"):
         qs, _used = customfields.filter_queryset(qs, "activity", f["custom"])
-    return qs.select_related("owner", "company", "contact", "lead", "deal", "assignee")
+    return qs.select_related(
+        "owner", "company", "contact", "lead", "deal", "assignee", "email_message"
+    )
 
 
 def company_timeline(*, user, company: Company, kind: str | None = None) -> QuerySet[Activity]:

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kizuna.activities import mentions
 from kizuna.activities.models import Activity
 from kizuna.automation import rules, sla
 from kizuna.core import access, records
@@ -106,6 +107,7 @@ def activity_create(
     if activity.kind in sla.CONTACT_KINDS:
         sla.contacted(lead_id=activity.lead_id, at=activity.occurred_at)
     rules.record_event(obj=activity, event="created")
+    mentions.sync(actor=actor, activity=activity)
     if activity.deal_id is not None:
         from kizuna.sales.services import deal_touch
 
@@ -175,6 +177,7 @@ def activity_update(
     after = _snapshot(activity)
     records.audit_update(actor, activity, before, after)
     rules.record_event(obj=activity, event="updated", before=before, after=after)
+    mentions.sync(actor=actor, activity=activity)
     return activity
 
 

@@ -218,3 +218,12 @@ def activity_history(request, pk):
     return ui.history_page(
         request, activity, back_url=reverse("activities:activity_detail", args=[pk])
     )
+
+
+@login_required
+def mention_candidates(request):
+    """htmx: users to @mention, for the text box being typed in."""
+    from kizuna.activities import mentions
+
+    users = mentions.candidates(request.GET.get("q", ""))
+    return render(request, "activities/_mention_candidates.html", {"users": users})

@@ -125,7 +125,7 @@ def _choices_context(data: dict[str, Any]) -> dict[str, Any]:
     action_types = list(rules.ACTION_TYPES.items())
     templates: list[Any] = []
     if rules.mail_available():
-        from kizuna.mail.models import EmailTemplate  # type: ignore[import-not-found]
+        from kizuna.mail.models import EmailTemplate
 
         action_types.append(("send_email", gettext_lazy("Send a template e-mail")))
         templates = list(EmailTemplate.objects.all())
@@ -261,7 +261,8 @@ def rule_detail(request, pk: int):
         (label(c["field"]), rules.OPS.get(c["op"], c["op"]), c.get("value", ""))
         for c in rule.conditions
     ]
-    actions = [(rules.ACTION_TYPES.get(a["type"], a["type"]), a) for a in rule.actions]
+    labels = {**rules.ACTION_TYPES, "send_email": gettext_lazy("Send a template e-mail")}
+    actions = [(labels.get(a["type"], a["type"]), a) for a in rule.actions]
     return render(
         request,
         "automation/rule_detail.html",

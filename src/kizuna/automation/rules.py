@@ -391,7 +391,7 @@ def clean_action(
 ) -> dict[str, Any]:
     kind = a.get("type") or ""
     if kind == "send_email" and mail_available():
-        from kizuna.mail.models import EmailTemplate  # type: ignore[import-not-found]
+        from kizuna.mail.models import EmailTemplate
 
         template = _int(a.get("template"), 1, 2**62)
         if template is None or not EmailTemplate.objects.filter(pk=template).exists():
@@ -1047,8 +1047,8 @@ def do_action(action: dict[str, Any], *, rule: Rule, obj, actor, run: RuleRun) -
         )
         return _("Webhook delivery #%(id)s queued") % {"id": delivery.pk}
     if kind == "send_email":
-        from kizuna.mail.models import EmailTemplate  # type: ignore[import-not-found]
-        from kizuna.mail.services import template_send  # type: ignore[import-not-found]
+        from kizuna.mail.models import EmailTemplate
+        from kizuna.mail.services import template_send
 
         template = EmailTemplate.objects.get(pk=action["template"])
         template_send(actor=actor, template=template, record=obj)
