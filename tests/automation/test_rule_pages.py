@@ -41,7 +41,8 @@ def test_create_edit_toggle_delete(client, org):
     rule = Rule.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/settings/rules/{rule.pk}/"
     assert rule.conditions == [{"field": "prefecture", "op": "contains", "value": "大阪"}]
-    assert rule.actions == [{"type": "notify", "to": "owner", "message": "大阪からの問い合わせです"}]
+    (action,) = rule.actions
+    assert action == {"type": "notify", "to": "owner", "message": "大阪からの問い合わせです"}
 
     edit = client.get(f"/settings/rules/{rule.pk}/edit/").content.decode()
     assert 'value="大阪"' in edit and "大阪からの問い合わせです" in edit
