@@ -175,8 +175,7 @@ def overhead(*, writes: int, rule_count: int) -> Overhead:
                 rules.record_event(obj=lead, event="updated", before=before, after=after)
                 event.append(time.perf_counter() - started)
             transaction.set_rollback(True)  # drops the queued jobs
-        # After the commit, on the same thread: queueing the job (job log
-        # row included).
+        # After the commit, on the same thread: queueing the job.
         queue: list[float] = []
         for i in range(writes):
             started = time.perf_counter()
@@ -273,7 +272,8 @@ def report(over: Overhead, through: list[Throughput], *, vendor: str, args) -> s
         "|---|---:|",
         f"| in the write's transaction: `record_event` (read the active rules, match"
         f" triggers, queue after commit) | {over.event_ms:.3f} |",
-        f"| after commit, same thread: queue the job (huey + job log row) | {over.queue_ms:.3f} |",
+        "| after commit, same thread: queue the job (huey; the consumer writes its job log"
+        f" row) | {over.queue_ms:.3f} |",
         f"| **overhead per write** (target < 2 ms) | **{over.inline_ms:.3f}** |",
         f"| `lead_update` end to end, rules off (context) | {over.base_ms:.2f} |",
         f"| `lead_update` end to end, {over.rules} rules on (context) | {over.with_rules_ms:.2f} |",

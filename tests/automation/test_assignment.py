@@ -168,3 +168,19 @@ def test_an_api_create_without_owner_is_assigned(org, kansai):
     assert response.status_code == 201, response.content
     lead = Lead.objects.get(family_name="API")
     assert lead.owner == kansai.people[0] and lead.team == kansai.team
+
+
+@pytest.mark.django_db
+def test_assignment_page_queries_do_not_grow_with_teams(
+    client, org, kansai, django_assert_max_num_queries
+):
+    client.force_login(org.admin)
+    client.get("/settings/assignment/")
+    with django_assert_max_num_queries(12):
+        client.get("/settings/assignment/")
+    for i in range(5):
+        team = TeamFactory(name=f"追加{i}")
+        UserFactory(username=f"extra{i}", team=team)
+        assignment_rule_create(actor=org.admin, name=f"r{i}", team=team, prefectures=["沖縄"])
+    with django_assert_max_num_queries(12):
+        assert "追加4" in client.get("/settings/assignment/").content.decode()

@@ -479,3 +479,22 @@ def test_send_email_action_sends_the_template_through_smtp(org, run_jobs, settin
             )
     finally:
         controller.stop()
+
+
+def test_queueing_a_rule_job_writes_no_job_log_row_until_it_runs(org):
+    from huey.storage import MemoryStorage
+
+    from kizuna.automation.jobs import huey
+    from kizuna.automation.models import JobRun
+    from kizuna.automation.tasks import run_rules
+
+    storage, huey.storage = huey.storage, MemoryStorage("rules-test")
+    huey.immediate = False
+    try:
+        run_rules("lead", 1, "created:x", [], 0, [])
+        assert not JobRun.objects.filter(name="run_rules").exists()
+    finally:
+        huey.storage.flush_all()
+        huey.immediate, huey.storage = True, storage
+    run_rules("lead", 1, "created:y", [], 0, [])  # immediate: runs now
+    assert JobRun.objects.get(name="run_rules").status == JobRun.Status.SUCCEEDED

@@ -348,12 +348,12 @@ def assignment_list(request):
             return redirect("automation:assignment_list")
     assignment_rules = list(AssignmentRule.objects.select_related("team"))
     today = datetime.date.today()
-    teams = []
-    for team in Team.objects.all():
-        members = list(User.objects.filter(team=team, is_active=True).order_by("id"))
-        teams.append(
-            (team, [(m, m.away_until is not None and m.away_until >= today) for m in members])
+    by_team: dict[int, list] = {}
+    for m in User.objects.filter(is_active=True, team__isnull=False).order_by("id"):
+        by_team.setdefault(m.team_id, []).append(
+            (m, m.away_until is not None and m.away_until >= today)
         )
+    teams = [(team, by_team.get(team.pk, [])) for team in Team.objects.all()]
     industries = dict(Industry.choices)
     sizes = dict(CompanySize.choices)
     for r in assignment_rules:

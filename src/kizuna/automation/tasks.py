@@ -2,7 +2,7 @@
 
 import datetime
 
-from kizuna.automation import services, webhooks
+from kizuna.automation import jobs, services, webhooks
 from kizuna.automation.jobs import crontab, periodic_task, task
 
 
@@ -44,6 +44,9 @@ def run_rules(
         depth=depth,
         seen=seen or (),
     )
+
+
+jobs.LOG_FROM_START.add(run_rules.task_class.__name__)
 
 
 @periodic_task(crontab(minute="*/5"))
