@@ -498,3 +498,39 @@ def test_queueing_a_rule_job_writes_no_job_log_row_until_it_runs(org):
         huey.immediate, huey.storage = True, storage
     run_rules("lead", 1, "created:y", [], 0, [])  # immediate: runs now
     assert JobRun.objects.get(name="run_rules").status == JobRun.Status.SUCCEEDED
+
+
+def test_an_unexpected_error_is_logged_and_the_job_retried(org, monkeypatch):
+    from django.db import OperationalError
+
+    rule = rule_save(
+        actor=org.admin,
+        name="flaky",
+        object_type="lead",
+        trigger="created",
+        conditions=[],
+        actions=[{"type": "notify", "to": "owner", "message": "ok"}],
+    )
+    lead = lead_create(actor=org.rep, family_name="田中", channel="ad")
+    real = rules.do_action
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OperationalError("database is locked")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rules, "do_action", flaky)
+    with pytest.raises(rules.RuleFailed):
+        rules.run_rules(
+            object_type="lead", object_id=lead.pk, event_key="created:z", rule_ids=[rule.pk]
+        )
+    run = rule.runs.get()
+    assert run.outcome == RuleRun.Outcome.FAILED and "database is locked" in run.error
+    assert Notification.objects.filter(kind="rule_failed").exists()
+    # huey runs the job again: the same event, now it works, once.
+    rules.run_rules(object_type="lead", object_id=lead.pk, event_key="created:z", rule_ids=[rule.pk])
+    run.refresh_from_db()
+    assert run.outcome == RuleRun.Outcome.SUCCEEDED and run.attempts == 2
+    assert Notification.objects.filter(kind="rule").count() == 1
