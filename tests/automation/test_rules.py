@@ -530,7 +530,9 @@ def test_an_unexpected_error_is_logged_and_the_job_retried(org, monkeypatch):
     assert run.outcome == RuleRun.Outcome.FAILED and "database is locked" in run.error
     assert Notification.objects.filter(kind="rule_failed").exists()
     # huey runs the job again: the same event, now it works, once.
-    rules.run_rules(object_type="lead", object_id=lead.pk, event_key="created:z", rule_ids=[rule.pk])
+    rules.run_rules(
+        object_type="lead", object_id=lead.pk, event_key="created:z", rule_ids=[rule.pk]
+    )
     run.refresh_from_db()
     assert run.outcome == RuleRun.Outcome.SUCCEEDED and run.attempts == 2
     assert Notification.objects.filter(kind="rule").count() == 1
