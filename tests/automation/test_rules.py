@@ -425,8 +425,17 @@ def test_record_event_costs_one_query_and_nothing_when_no_rule_fires(
             actions=[{"type": "notify", "to": "owner", "message": "m"}],
         )
     lead = lead_create(actor=org.rep, family_name="田中", channel="ad")
+    rules.forget_active_rules()
     with django_assert_max_num_queries(1):
         assert rules.record_event(obj=lead, event="created") == []
+    # The active rules stay in this process for a few seconds: no query.
+    with django_assert_max_num_queries(0):
+        assert len(rules.record_event(obj=lead, event="updated", before={}, after={})) == 0
+        changed = {"campaign": "A"}
+        assert len(rules.record_event(obj=lead, event="updated", before={}, after=changed)) == 50
+    # Saving a rule clears the copy.
+    rule_set_active(actor=org.admin, rule=Rule.objects.first(), active=False)
+    assert len(rules.record_event(obj=lead, event="updated", before={}, after=changed)) == 49
     assert timezone.now()
 
 

@@ -18,6 +18,7 @@ import contextvars
 import datetime
 import decimal
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -601,6 +602,35 @@ def _fires(rule, event: str, changes: dict[str, Any] | None, stage_id: int | Non
     return False
 
 
+# The active rules of each record type, kept per process for RULES_TTL
+# seconds so that a write usually reads no table. Saving, enabling or
+# disabling a rule clears this process's copy at once; other processes see
+# the change within RULES_TTL. A job only runs rules that are still active.
+RULES_TTL = 5.0
+_active: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+
+
+def active_rules(object_type: str) -> list[dict[str, Any]]:
+    now = time.monotonic()
+    hit = _active.get(object_type)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    rows: list[dict[str, Any]] = [
+        dict(r)
+        for r in Rule.objects.filter(is_active=True, object_type=object_type).values(
+            "id", "trigger", "trigger_field", "stage_id"
+        )
+    ]
+    _active[object_type] = (now + RULES_TTL, rows)
+    return rows
+
+
+def forget_active_rules() -> None:
+    """Drop the cached active rules (now and again when the transaction commits)."""
+    _active.clear()
+    transaction.on_commit(_active.clear)
+
+
 def record_event(
     *,
     obj,
@@ -618,9 +648,7 @@ def record_event(
     object_type = getattr(obj, "access_object_type", "")
     if object_type not in MODELS:
         return []
-    rules = Rule.objects.filter(is_active=True, object_type=object_type).values(
-        "id", "trigger", "trigger_field", "stage_id"
-    )
+    rules = active_rules(object_type)
     changes: dict[str, Any] | None = None
     if before is not None and after is not None:
         changes = {k: v for k, v in after.items() if before.get(k) != v}
@@ -797,6 +825,7 @@ def _notify_admins(rule: Rule, run: RuleRun, text, params: dict[str, Any]) -> No
 
 def disable_rule(rule: Rule, reason: str) -> None:
     Rule.objects.filter(pk=rule.pk).update(is_active=False, disabled_reason=reason[:300])
+    forget_active_rules()
     rule.is_active = False
     rule.disabled_reason = reason[:300]
 

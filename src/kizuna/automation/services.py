@@ -13,7 +13,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kizuna.automation import jobs
+from kizuna.automation import jobs, rules
 from kizuna.automation.models import (
     AssignmentRule,
     BusinessCalendar,
@@ -441,6 +441,7 @@ def rule_save(
         if is_active:
             rule.disabled_reason = ""
         rule.save()
+        rules.forget_active_rules()
         after = audit.snapshot(rule, RULE_FIELDS)
         if before:
             records.audit_update(actor, rule, before, after)
@@ -469,6 +470,7 @@ def rule_set_active(*, actor, rule: Rule, active: bool) -> Rule:
         rule.is_active = False
         rule.disabled_reason = _("Disabled by %(user)s.") % {"user": actor}
         rule.save(update_fields=["is_active", "disabled_reason", "updated_at"])
+        rules.forget_active_rules()
         audit.record(
             actor=actor,
             action=AuditEntry.Action.UPDATE,
@@ -488,6 +490,7 @@ def rule_delete(*, actor, rule: Rule) -> None:
             changes={k: [v, None] for k, v in audit.snapshot(rule, RULE_FIELDS).items()},
         )
         rule.delete()
+        rules.forget_active_rules()
 
 
 # -- assignment --------------------------------------------------------------
