@@ -107,3 +107,56 @@ def test_validation_errors_show_on_their_rows(desktop, org, login, shot):
     expect(page.locator(".condition-row .errorlist")).to_have_count(0)
     assert not Rule.objects.exists()
     shot(page, "errors")
+
+
+def test_assignment_away_and_the_first_contact_sla_in_the_lead_list(desktop, org, login, shot):
+    import datetime
+
+    from kizuna.customers.models import Lead
+    from kizuna.customers.services import lead_create
+    from tests.factories import TeamFactory, UserFactory
+
+    kansai = TeamFactory(name="関西営業")
+    first = UserFactory(username="kansai1", display_name="大阪 一郎", team=kansai)
+    second = UserFactory(username="kansai2", display_name="大阪 花子", team=kansai)
+    page = desktop
+    login(page, "admin")
+    page.goto("/settings/assignment/")
+    page.fill("input[name=name]", "関西")
+    page.select_option("select[name=team]", str(kansai.pk))
+    page.fill("input[name=prefectures]", "大阪府, 京都府")
+    page.click("form.card button[type=submit]")
+    expect(page.locator("table")).to_contain_text("大阪府, 京都府")
+    shot(page, "assignment")
+
+    # Hanako marks herself away on her profile page.
+    hanako = page.context.browser.new_context(base_url=page.url.split("/settings")[0])
+    her_page = hanako.new_page()
+    login(her_page, "kansai2")
+    her_page.goto("/me/")
+    until = datetime.date.today() + datetime.timedelta(days=3)
+    her_page.fill("input[name=away_until]", until.isoformat())
+    her_page.click("text=Mark me away")
+    expect(her_page.locator("#away")).to_contain_text("I am back")
+    shot(her_page, "away")
+    hanako.close()
+
+    for name in ("田中", "鈴木"):
+        lead_create(actor=org.admin, family_name=name, channel="web_form", prefecture="大阪府")
+    assert set(Lead.objects.values_list("owner", flat=True)) == {first.pk}
+    Lead.objects.filter(family_name="鈴木").update(
+        first_contact_due_at=datetime.datetime(2020, 1, 6, 9, 0, tzinfo=datetime.UTC)
+    )
+    assert second.pk
+    page.goto("/leads/")
+    table = page.locator("table")
+    expect(table).to_contain_text("breached")
+    expect(table).to_contain_text("on time")
+    expect(table).to_contain_text("大阪 一郎")
+    shot(page, "lead-list")
+    page.goto("/leads/?sla=breached")
+    expect(page.locator("table")).to_contain_text("鈴木")
+    expect(page.locator("table")).not_to_contain_text("田中")
+    page.click("text=鈴木")
+    expect(page.locator("h1")).to_contain_text("First contact: breached")
+    shot(page, "lead-detail")
