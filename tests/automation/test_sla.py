@@ -131,3 +131,10 @@ def test_lead_list_shows_and_filters_the_sla_without_queries_per_row(
     with travel(at(2026, 6, 8, 15, 0)), django_assert_max_num_queries(16):
         client.get("/leads/")
     assert timezone.now()
+
+
+def test_bulk_deadlines_for_imports_read_the_calendar_once(org, django_assert_max_num_queries):
+    leads = [Lead(family_name=f"客{i}", channel="other") for i in range(50)]
+    with travel(at(2026, 6, 5, 23, 10)), django_assert_max_num_queries(3):
+        sla.start_many(leads)
+    assert {lead.first_contact_due_at for lead in leads} == {at(2026, 6, 15, 12, 0)}

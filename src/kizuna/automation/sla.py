@@ -39,9 +39,21 @@ def sla_hours() -> int:
 
 def start(lead, *, now: datetime.datetime | None = None) -> None:
     """Set a new lead's first-contact deadline (before it is saved)."""
-    if lead.first_contact_due_at is None and lead.first_contacted_at is None:
-        now = now or timezone.now()
-        lead.first_contact_due_at = business_time.add_business_hours(now, sla_hours())
+    start_many([lead], now=now)
+
+
+def start_many(leads, *, now: datetime.datetime | None = None) -> None:
+    """Deadlines for unsaved leads in bulk (imports, before ``bulk_create``).
+
+    The calendar is read once; every lead arriving now gets the same deadline.
+    """
+    todo = [x for x in leads if x.first_contact_due_at is None and x.first_contacted_at is None]
+    if not todo:
+        return
+    calendar = business_time.load_calendar()
+    due = business_time.add_business_hours(now or timezone.now(), sla_hours(), calendar=calendar)
+    for lead in todo:
+        lead.first_contact_due_at = due
 
 
 def contacted(*, lead_id: int | None, at: datetime.datetime | None = None) -> None:
