@@ -9,6 +9,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from kizuna.activities.services import activity_create
 from kizuna.customers.services import company_create, contact_create, lead_create
+from kizuna.dedup.services import candidate_add, record_merge
+from kizuna.imports.models import ImportBatch
 from kizuna.sales.models import Stage
 from kizuna.sales.services import deal_create
 from kizuna.sales.services_quotes import LineInput, product_create, quote_create
@@ -48,6 +50,9 @@ ADMIN_ONLY = {
     "automation:assignment_list",
     "automation:assignment_toggle",
     "automation:assignment_delete",
+    # Managers and admins; the outsider has no one under them.
+    "analytics:target_list",
+    "analytics:target_delete",
     "mail:incoming_settings",
     "mail:template_list",
     "mail:template_create",
@@ -93,7 +98,25 @@ def secret(org):
     deal = deal_create(actor=org.rep, name=SECRET, company=company, amount=1000)
     product = product_create(actor=org.admin, code="P-1", name="保守", unit_price=1000)
     quote = quote_create(actor=org.rep, deal=deal, lines=[LineInput(product=product)])
+    twin = contact_create(actor=org.rep, family_name=SECRET, given_name="二")
+    candidate = candidate_add(
+        entity="contact", a_id=contact.pk, b_id=twin.pk, score=0.9, evidence=[], source="scan"
+    )
+    merged = contact_create(actor=org.rep, family_name=SECRET, given_name="三")
+    merge = record_merge(actor=org.rep, entity="contact", survivor=twin, others=[merged])
+    batch = ImportBatch.objects.create(
+        entity="company",
+        file_name=f"{SECRET}.csv",
+        file_path="-",
+        created_by=org.rep,
+        status=ImportBatch.Status.DONE,
+        headers=["会社名"],
+        mapping=["name"],
+    )
     return {
+        "candidate": candidate,
+        "merge": merge,
+        "import": batch,
         "product": product,
         "quote": quote,
         "company": company,
@@ -106,7 +129,13 @@ def secret(org):
 
 def fill(route: str, name: str, secret) -> str:
     kind = name.split(":")[-1].split("_")[0]
-    kind = {"task": "activity", "record": "company", "share": "company"}.get(kind, kind)
+    kind = {
+        "task": "activity",
+        "record": "company",
+        "share": "company",
+        "compare": "candidate",
+        "dismiss": "candidate",
+    }.get(kind, kind)
     obj = secret.get(kind)
     url = "/" + route
     url = url.replace("<int:pk>", str(obj.pk) if obj else "999999")
@@ -154,7 +183,9 @@ def test_lists_counts_search_and_exports_do_not_leak(client, org, secret):
     for picker in ("/companies/pick/", "/contacts/pick/", "/leads/pick/", "/deals/pick/"):
         assert SECRET not in client.get(picker, {"q": SECRET[:2]}).content.decode()
     column = f"/deals/board/stages/{Stage.objects.first().pk}/"
-    for page in ("/deals/board/", "/deals/forecast/", column):
+    dashboards = ("/dashboard/executive/", "/dashboard/manager/", "/dashboard/me/")
+    drills = [f"/dashboard/drill/?kpi={k}" for k in ("won", "open", "leads", "activities")]
+    for page in ("/deals/board/", "/deals/forecast/", column, *dashboards, *drills):
         body = client.get(page).content.decode()
         assert SECRET not in body, page
 

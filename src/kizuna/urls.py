@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("kizuna.sales.urls")),
     path("", include("kizuna.automation.urls")),
     path("", include("kizuna.imports.urls")),
+    path("", include("kizuna.dedup.urls")),
     path("", include("kizuna.mail.urls")),
     path("", include("kizuna.analytics.urls")),
     path("api/v1/", api.urls),

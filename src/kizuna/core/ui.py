@@ -7,8 +7,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from kizuna.core import access, audit, exports
@@ -32,15 +33,16 @@ def list_page(
     create_url: str | None = None,
     template: str = "core/list.html",
     extra: dict[str, Any] | None = None,
-) -> HttpResponse:
+) -> HttpResponse | FileResponse:
     filters = filter_form.filters()
-    if request.GET.get("export") == "csv":
-        return exports.csv_response(
+    if request.GET.get("export") in ("csv", "xlsx"):
+        return exports.export_response(
             actor=request.user,
             object_type=object_type,
             columns=columns,
             rows=queryset.iterator(chunk_size=2000),
             filters={k: str(v) for k, v in filters.items()},
+            file_format=request.GET["export"],
             bom=request.GET.get("bom", "1") == "1",
         )
     page = paginate(request, queryset)
@@ -62,6 +64,7 @@ def list_page(
         "page": page,
         "query": query.urlencode(),
         "create_url": create_url,
+        "import_url": reverse("imports:import_new") + f"?entity={object_type}",
         **(extra or {}),
     }
     return render(request, template, context)

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from kizuna.customers.models import PROVINCES_KR, Company, Contact
+from kizuna.customers.models import PROVINCES_KR, Company, Contact, Lead
 from kizuna.sales.models import Deal, DealContact, LossReason, Pipeline, Stage, StageChange
 
 SUBJECTS_JA = [
@@ -65,10 +65,21 @@ def create_demo_deals(*, count: int = 320, seed: int = 2024) -> int:
             contacts.setdefault(company_id, []).append(contact_id)
     if not companies:
         return 0
+    # Leads converted into a company become the source of a deal there, so
+    # that conversion by channel has something to count.
+    source_leads = dict(
+        Lead.objects.filter(converted_company__isnull=False)
+        .order_by("converted_at")
+        .values_list("converted_company_id", "id")
+    )
+    lead_channels = dict(
+        Lead.objects.filter(id__in=source_leads.values()).values_list("id", "channel")
+    )
     now = timezone.now()
     today = timezone.localdate()
     deals: list[Deal] = []
     paths: list[list[Stage]] = []
+    starts: list[datetime.datetime] = []
     for _i in range(count):
         company_id, owner_id, team_id, prefecture = rng.choice(companies)
         kr = prefecture in PROVINCES_KR
@@ -83,9 +94,17 @@ def create_demo_deals(*, count: int = 320, seed: int = 2024) -> int:
             reached = rng.choice(open_stages)
             path = [s for s in open_stages if s.position <= reached.position] + [lost]
             target = lost
-        created = now - datetime.timedelta(days=rng.uniform(5, 330))
-        step = (now - created) / (len(path) + 1)
+        # Eighteen months of history: closed deals end anywhere between
+        # their start and today, open ones entered their stage lately.
+        created = now - datetime.timedelta(days=rng.uniform(5, 540))
+        if target.is_open:
+            entered = created + (now - created) * len(path) / (len(path) + 1)
+        else:
+            entered = created + (now - created) * rng.uniform(0.3, 1.0)
+        source_lead_id = source_leads.pop(company_id, None)
         deal = Deal(
+            created_at=created,
+            updated_at=entered,
             name=rng.choice(SUBJECTS_KO if kr else SUBJECTS_JA),
             company_id=company_id,
             owner_id=owner_id,
@@ -96,13 +115,13 @@ def create_demo_deals(*, count: int = 320, seed: int = 2024) -> int:
             currency="KRW" if kr else "JPY",
             amount=Decimal(rng.randrange(10, 900) * (100_000 if kr else 10_000)),
             expected_close_date=today + datetime.timedelta(days=rng.randint(-20, 150)),
-            channel=rng.choice(["web_form", "referral", "trade_show", "seminar", "phone"]),
+            source_lead_id=source_lead_id,
+            channel=lead_channels.get(source_lead_id or 0)
+            or rng.choice(["web_form", "referral", "trade_show", "seminar", "phone"]),
             forecast_category=rng.choice(["pipeline", "pipeline", "best_case", "commit"]),
-            stage_entered_at=created + step * len(path),
+            stage_entered_at=entered,
             # Most deals saw an activity in the last days; some are left alone (below).
-            last_touched_at=max(
-                created + step * len(path), now - datetime.timedelta(days=rng.uniform(0, 8))
-            ),
+            last_touched_at=max(entered, now - datetime.timedelta(days=rng.uniform(0, 8))),
         )
         for stage in path[:-1]:
             for key in stage.required_fields:
@@ -119,8 +138,8 @@ def create_demo_deals(*, count: int = 320, seed: int = 2024) -> int:
                 deal.next_action_due = today + datetime.timedelta(days=rng.randint(-7, 21))
             if rng.random() < 0.2:
                 # Untouched for a while: the stalled deals a manager must see.
-                deal.last_touched_at = deal.stage_entered_at = now - datetime.timedelta(
-                    days=rng.randint(20, 60)
+                deal.last_touched_at = deal.stage_entered_at = max(
+                    created, now - datetime.timedelta(days=rng.randint(20, 60))
                 )
         else:
             deal.closed_at = deal.stage_entered_at
@@ -129,11 +148,16 @@ def create_demo_deals(*, count: int = 320, seed: int = 2024) -> int:
         deal.refresh_search_index()
         deals.append(deal)
         paths.append(path)
-    Deal.objects.bulk_create(deals, batch_size=500)
+        starts.append(created)
+    from kizuna.demo.generate import keep_timestamps
+
+    with keep_timestamps(Deal):
+        Deal.objects.bulk_create(deals, batch_size=500)
     changes = []
     links = []
-    for deal, path in zip(deals, paths, strict=True):
-        at = deal.stage_entered_at - datetime.timedelta(days=9 * (len(path) - 1))
+    for deal, path, created in zip(deals, paths, starts, strict=True):
+        step = (deal.stage_entered_at - created) / max(len(path) - 1, 1)
+        at = created
         previous = None
         for stage in path:
             changes.append(
@@ -143,11 +167,11 @@ def create_demo_deals(*, count: int = 320, seed: int = 2024) -> int:
                     to_stage=stage,
                     actor_id=deal.owner_id,
                     at=at,
-                    seconds_in_from=None if previous is None else 9 * 86400,
+                    seconds_in_from=None if previous is None else int(step.total_seconds()),
                 )
             )
             previous = stage
-            at += datetime.timedelta(days=9)
+            at += step
         people = contacts.get(deal.company_id, [])
         if people:
             role = "decision_maker" if deal.authority_status else "influencer"
@@ -155,3 +179,51 @@ def create_demo_deals(*, count: int = 320, seed: int = 2024) -> int:
     StageChange.objects.bulk_create(changes, batch_size=1000)
     DealContact.objects.bulk_create(links, batch_size=1000, ignore_conflicts=True)
     return len(deals)
+
+
+def create_demo_targets() -> int:
+    """Quarterly won-amount targets per team and monthly call targets per rep,
+    near what each has done, so that attainment reads like a real sales meeting."""
+    from kizuna.analytics.models import Target
+    from kizuna.analytics.periods import add_months, period_bounds
+    from kizuna.iam.models import User
+
+    today = timezone.localdate()
+    quarter, _end = period_bounds("quarter", today)
+    won = Deal.objects.filter(
+        status=Deal.Status.WON,
+        currency="JPY",
+        closed_at__gte=timezone.now() - datetime.timedelta(days=182),
+    )
+    targets = []
+    for team_id in {t for t in won.values_list("team_id", flat=True) if t}:
+        amounts = [a for a in won.filter(team_id=team_id).values_list("amount", flat=True) if a]
+        # A quarter's share of the last half year's wins, rounded to a million yen.
+        per_quarter = sum(amounts, Decimal(0)) / 2
+        value = max(Decimal(1_000_000), (per_quarter * Decimal("1.2")).quantize(Decimal("1e6")))
+        for back in range(4):
+            targets.append(
+                Target(
+                    metric=Target.Metric.WON_AMOUNT,
+                    period_kind=Target.PeriodKind.QUARTER,
+                    period_start=add_months(quarter, -3 * back),
+                    team_id=team_id,
+                    value=value,
+                    currency="JPY",
+                )
+            )
+    month, _end = period_bounds("month", today)
+    for user_id in User.objects.filter(is_active=True, team__isnull=False).values_list(
+        "id", flat=True
+    ):
+        targets.append(
+            Target(
+                metric=Target.Metric.CALLS,
+                period_kind=Target.PeriodKind.MONTH,
+                period_start=month,
+                user_id=user_id,
+                value=Decimal(40),
+            )
+        )
+    Target.objects.bulk_create(targets)
+    return len(targets)

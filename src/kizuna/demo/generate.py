@@ -38,7 +38,7 @@ from kizuna.customers.models import (
     Lead,
 )
 from kizuna.demo import names as N
-from kizuna.demo.deals import create_demo_deals
+from kizuna.demo.deals import create_demo_deals, create_demo_targets
 from kizuna.iam.models import Role, Team, User
 from kizuna.sales.models import Deal, DealContact, StageChange
 
@@ -1283,6 +1283,7 @@ def load_demo(*, password: str, seed: int = 2024, size: DemoSize | None = None) 
             write_with_orm(batch, counts)
         reset_sequences(ID_TABLES)
         counts["deals"] = create_demo_deals(count=size.deals, seed=seed)
+        counts["targets"] = create_demo_targets()
     counts["users"] = len(org.users)
     return counts
 

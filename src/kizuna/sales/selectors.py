@@ -476,19 +476,11 @@ def conversion(*, user, pipeline: Pipeline, since: datetime.date | None = None):
 
 
 def lead_time_days(*, user, pipeline: Pipeline | None = None) -> float | None:
-    """Average days from a won deal's first stage entry (first contact) to winning."""
+    """Average days from a won deal's first stage entry (first contact) to winning
+    (the formula lives in ``analytics.kpis``)."""
+    from kizuna.analytics.kpis import lead_time_days_of
+
     qs = access.visible(Deal.objects.filter(status=Deal.Status.WON), user)
     if pipeline is not None:
         qs = qs.filter(pipeline=pipeline)
-    total = 0.0
-    n = 0
-    first = dict(
-        StageChange.objects.filter(deal__in=qs.values("pk"), from_stage__isnull=True).values_list(
-            "deal_id", "at"
-        )
-    )
-    for pk, closed in qs.values_list("pk", "closed_at"):
-        if closed and pk in first:
-            total += (closed - first[pk]).total_seconds() / 86400
-            n += 1
-    return total / n if n else None
+    return lead_time_days_of(qs)

@@ -22,11 +22,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--input",
             action="append",
-            required=True,
+            default=None,
             metavar="CSV",
             help="UTF-8 or Shift_JIS CSV with a header row; twice to link two files.",
         )
-        parser.add_argument("--output", required=True, metavar="CSV")
+        parser.add_argument("--output", default=None, metavar="CSV")
+        parser.add_argument(
+            "--scan",
+            default=None,
+            choices=ENTITIES,
+            help="Scan the database for duplicates of this entity and queue them for review.",
+        )
         parser.add_argument("--entity", default="contact", choices=ENTITIES)
         parser.add_argument("--id-column", default=None, metavar="COLUMN")
         parser.add_argument(
@@ -51,6 +57,26 @@ class Command(BaseCommand):
 
     def handle(self, *args, **o):
         started = time.perf_counter()
+        if o["scan"]:
+            from kizuna.dedup.scan import scan_entity
+
+            result = scan_entity(entity=o["scan"])
+            self.stderr.write(
+                _(
+                    "%(records)d records scanned, %(pairs)d pairs found, %(queued)d queued "
+                    "for review, %(merged)d merged, in %(seconds).1f s."
+                )
+                % {
+                    "records": result.records,
+                    "pairs": result.pairs_found,
+                    "queued": result.queued,
+                    "merged": result.merged,
+                    "seconds": time.perf_counter() - started,
+                }
+            )
+            return
+        if not o["input"] or not o["output"]:
+            raise CommandError(_("Give --input and --output, or --scan ENTITY."))
         if not 0 <= o["review_threshold"] <= o["merge_threshold"] <= 1:
             raise CommandError(
                 _("Thresholds are probabilities with review ≤ merge, between 0 and 1.")

@@ -1,0 +1,12 @@
+"""Background jobs of the dedup app."""
+
+from kizuna.automation.jobs import task
+
+
+@task(retries=0)
+def dedup_scan(entity: str) -> dict:
+    """The full scan of one entity; running it twice queues nothing twice."""
+    from kizuna.dedup.scan import scan_entity
+
+    result = scan_entity(entity=entity)
+    return {"records": result.records, "pairs": result.pairs_found, "queued": result.queued}

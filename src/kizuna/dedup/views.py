@@ -1,0 +1,188 @@
+"""The review queue, the side-by-side compare page, the merge history."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from kizuna.core import access, ui
+from kizuna.dedup import selectors, services
+from kizuna.dedup.merging import MERGE_FIELDS, MODELS, default_choices
+from kizuna.dedup.models import DuplicateCandidate, Entity
+
+
+def _entity(request) -> str:
+    entity = request.GET.get("entity") or "contact"
+    if entity not in MODELS:
+        raise Http404
+    return entity
+
+
+@login_required
+def queue(request):
+    entity = _entity(request)
+    page = ui.paginate(request, selectors.candidate_list(user=request.user, entity=entity))
+    rows = selectors.with_records(page.object_list, entity)
+    counts = selectors.candidate_counts(user=request.user)
+    tabs = [(e.value, e.label, counts.get(e.value, 0)) for e in Entity]
+    return render(
+        request,
+        "dedup/queue.html",
+        {
+            "page": page,
+            "rows": rows,
+            "entity": entity,
+            "tabs": tabs,
+            "query": f"entity={entity}",
+            "is_admin": access.is_admin(request.user),
+        },
+    )
+
+
+def _candidate_records(request, pk: int):
+    candidate = get_object_or_404(DuplicateCandidate, pk=pk)
+    model = MODELS[candidate.entity]
+    a = access.get_visible_or_404(model._default_manager.all(), request.user, pk=candidate.a_id)
+    b = access.get_visible_or_404(model._default_manager.all(), request.user, pk=candidate.b_id)
+    for record in (a, b):
+        if not access.can_edit(request.user, record):
+            raise PermissionDenied(_("You may not change this record."))
+    return candidate, a, b
+
+
+def _display(record, name: str) -> str:
+    field = record._meta.get_field(name)
+    if field.choices:
+        return str(getattr(record, f"get_{name}_display")())
+    value = getattr(record, name)
+    return "" if value is None else str(value)
+
+
+def _channels(entity: str, record) -> str:
+    if entity != "contact":
+        return ""
+    emails = [e.email for e in record.emails.all()]
+    phones = [p.number for p in record.phones.all()]
+    return " / ".join(emails + phones)
+
+
+@login_required
+def compare(request, pk: int):
+    candidate, a, b = _candidate_records(request, pk)
+    entity = candidate.entity
+    if request.method == "POST":
+        try:
+            survivor_id = int(request.POST.get("survivor", a.pk))
+        except ValueError:
+            survivor_id = a.pk
+        if survivor_id not in (a.pk, b.pk):
+            survivor_id = a.pk
+        other = b if survivor_id == a.pk else a
+        choices = {}
+        for name in MERGE_FIELDS[entity]:
+            value = request.POST.get(f"f_{name}")
+            if value and value.isdigit():
+                choices[name] = int(value)
+        try:
+            merge = services.record_merge(
+                actor=request.user,
+                entity=entity,
+                survivor=survivor_id,
+                others=[other.pk],
+                choices=choices,
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("dedup:compare", pk=pk)
+        messages.success(
+            request,
+            _("Merged into %(name)s. You can undo this in the merge history.")
+            % {"name": MODELS[entity]._default_manager.get(pk=merge.survivor_id)},
+        )
+        return redirect(f"customers:{entity}_detail", pk=merge.survivor_id)
+    survivor = a  # the older record keeps its id by default
+    defaults = default_choices(entity, survivor, [a, b])
+    fields = []
+    for name in MERGE_FIELDS[entity]:
+        values = (_display(a, name), _display(b, name))
+        fields.append(
+            {
+                "name": name,
+                "label": a._meta.get_field(name).verbose_name,
+                "a": values[0],
+                "b": values[1],
+                "same": values[0] == values[1],
+                "choice": defaults[name],
+            }
+        )
+    explanation = selectors.with_records([candidate], entity)
+    return render(
+        request,
+        "dedup/compare.html",
+        {
+            "candidate": candidate,
+            "entity": entity,
+            "a": a,
+            "b": b,
+            "fields": fields,
+            "channels": (_channels(entity, a), _channels(entity, b)),
+            "explanation": explanation[0]["explanation"] if explanation else "",
+            "detail_url": f"customers:{entity}_detail",
+        },
+    )
+
+
+@login_required
+@require_POST
+def dismiss(request, pk: int):
+    candidate, _a, _b = _candidate_records(request, pk)
+    services.candidate_dismiss(actor=request.user, candidate=candidate)
+    messages.success(request, _("Marked as not a duplicate."))
+    return redirect(f"{reverse('dedup:queue')}?entity={candidate.entity}")
+
+
+@login_required
+def merge_history(request):
+    entity = request.GET.get("entity") or None
+    if entity and entity not in MODELS:
+        raise Http404
+    page = ui.paginate(request, selectors.merge_list(user=request.user, entity=entity))
+    rows = []
+    for merge in page.object_list:
+        snapshot = merge.snapshot or {}
+        losers = [_snapshot_name(d) for d in snapshot.get("losers", [])]
+        rows.append(
+            {
+                "merge": merge,
+                "survivor": _snapshot_name(snapshot.get("survivor", {})),
+                "losers": losers,
+            }
+        )
+    return render(
+        request,
+        "dedup/merge_list.html",
+        {"page": page, "rows": rows, "entity": entity or "", "query": f"entity={entity or ''}"},
+    )
+
+
+def _snapshot_name(data: dict) -> str:
+    if data.get("name"):
+        return str(data["name"])
+    return " ".join(filter(None, [data.get("family_name"), data.get("given_name")]))
+
+
+@login_required
+@require_POST
+def merge_undo(request, pk: int):
+    merge = get_object_or_404(selectors.merge_list(user=request.user), pk=pk)
+    try:
+        services.merge_undo(actor=request.user, merge=merge)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("dedup:merge_history")
+    messages.success(request, _("The merge has been undone; the records are back."))
+    return redirect("dedup:merge_history")

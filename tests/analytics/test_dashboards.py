@@ -1,0 +1,94 @@
+"""The three dashboards: they render, respect the gate, drill down, and keep a fixed
+number of queries however many rows there are."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from kizuna.analytics import dashboards, kpis
+from kizuna.analytics.periods import period_for
+from tests.analytics.test_kpis import make_deal
+from tests.factories import ActivityFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db
+PAGES = ("/dashboard/executive/", "/dashboard/manager/", "/dashboard/me/", "/dashboard/")
+
+
+def seed(org, n):
+    now = timezone.now()
+    for i in range(n):
+        make_deal(org.rep, next_action="" if i % 2 else "訪問", probability=20 * (i % 5))
+        make_deal(org.rep, status="won", closed=now - datetime.timedelta(days=i), amount=1000)
+        make_deal(org.outsider, status="lost", closed=now, amount=5)
+        ActivityFactory(owner=org.rep, kind="call")
+        ActivityFactory(owner=org.colleague, kind="visit")
+        LeadFactory(owner=org.rep, status="qualified" if i % 2 else "new")
+
+
+def queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("who", ["rep", "manager", "admin"])
+def test_query_count_does_not_grow_with_rows(client, org, who):
+    client.force_login(getattr(org, who))
+    seed(org, 2)
+    client.get("/dashboard/executive/")  # caches (org settings) warm up
+    small = {page: queries(client, page) for page in PAGES}
+    seed(org, 10)
+    large = {page: queries(client, page) for page in PAGES}
+    assert small == large
+    # Pinned: executive, manager, me (see benchmarks/results/analytics-*.md).
+    assert max(large.values()) <= 40
+
+
+def test_numbers_on_the_page_are_the_kpi_functions_and_respect_the_gate(client, org):
+    seed(org, 3)
+    client.force_login(org.rep)
+    quarter = period_for("quarter")
+    won = kpis.won_records(user=org.rep, period=quarter).count()
+    response = client.get("/dashboard/executive/")
+    body = response.content.decode()
+    sql = kpis.sql_rate(user=org.rep, period=quarter)
+    assert f"{sql.numerator} of {sql.denominator} leads qualified" in body
+    # The outsider's lost deals are not the rep's to see.
+    assert kpis.lost_records(user=org.rep, period=quarter).count() == 0
+    drill = client.get(dashboards.drill_url("won", period=quarter.key))
+    assert drill.context["page"].paginator.count == won
+    # A rep cannot pick another team to read its numbers.
+    assert dashboards.chosen_team(org.rep, str(org.osaka.pk)) is None
+    manager = client.get(f"/dashboard/manager/?team={org.osaka.pk}")
+    assert manager.context["team"] is None
+
+
+def test_empty_dashboards_say_so(client, org):
+    client.force_login(org.outsider)
+    for page in PAGES:
+        body = client.get(page + "?period=FY2031-Q9").content.decode()
+        assert "n/a" in body or "No data" in body or "No follow-ups" in body
+
+
+def test_the_manager_sees_the_team_filter_and_sets_targets(client, org):
+    client.force_login(org.manager)
+    response = client.get("/dashboard/manager/")
+    assert org.tokyo in response.context["teams"]  # the rep under the manager is in Tokyo
+    response = client.post(
+        "/settings/targets/",
+        {
+            "metric": "calls",
+            "period_kind": "month",
+            "period_start": "2026-07-03",
+            "user": org.rep.pk,
+            "value": "40",
+            "currency": "JPY",
+        },
+    )
+    assert response.status_code == 302
+    client.force_login(org.rep)
+    assert client.get("/settings/targets/").status_code == 403

@@ -1,0 +1,46 @@
+"""The dashboards with the demo data, in Chromium at desktop and phone width."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from kizuna.analytics import kpis
+from kizuna.analytics.charts import format_percent
+from kizuna.analytics.periods import period_for
+from kizuna.iam.models import User
+from tests.browser.conftest import PASSWORD
+
+
+@pytest.fixture
+def demo(transactional_db):
+    call_command("demo", "--password", PASSWORD, stdout=io.StringIO())
+    return User.objects.get(username="demo")
+
+
+@pytest.mark.parametrize("view", ["desktop", "phone"])
+def test_dashboards_with_demo_data(request, demo, login, shot, view):
+    page = request.getfixturevalue(view)
+    login(page, "demo")
+    quarter = period_for("quarter")
+    for name in ("executive", "manager", "me"):
+        page.goto(f"/dashboard/{name}/")
+        expect(page.locator(".tiles .tile").first).to_be_visible()
+        shot(page, f"{name}-{view}")
+        # Charts are inline SVG (or an honest "no data" where the demo has none).
+        if name != "me":
+            assert page.locator("figure.chart").count() >= 3
+    # The numbers on the executive tiles are the KPI functions'.
+    page.goto("/dashboard/executive/")
+    sql = kpis.sql_rate(user=demo, period=quarter)
+    expect(page.locator(".tile").nth(2).locator(".tile-value")).to_have_text(
+        format_percent(sql.value)
+    )
+    # Drill into the SQL rate: the list holds exactly the leads counted.
+    page.locator(".tile").nth(2).click()
+    expect(page.locator("h1")).to_be_visible()
+    assert page.url.split("?")[0].endswith("/dashboard/drill/")
+    count = kpis.sql_records(user=demo, period=quarter, qualified=True).count()
+    expect(page.locator("p.muted.small").first).to_contain_text(str(count))
+    shot(page, f"drill-{view}")
