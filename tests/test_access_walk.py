@@ -8,6 +8,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from kizuna.activities.services import activity_create
+from kizuna.analytics.services_reports import report_create
 from kizuna.customers.services import company_create, contact_create, lead_create
 from kizuna.dedup.services import candidate_add, record_merge
 from kizuna.imports.models import ImportBatch
@@ -113,7 +114,12 @@ def secret(org):
         headers=["会社名"],
         mapping=["name"],
     )
+    # A private report whose rows would name the secret company.
+    report = report_create(
+        actor=org.rep, name=SECRET, spec={"object": "deal", "group_by": [{"field": "company"}]}
+    )
     return {
+        "report": report,
         "candidate": candidate,
         "merge": merge,
         "import": batch,
@@ -185,7 +191,7 @@ def test_lists_counts_search_and_exports_do_not_leak(client, org, secret):
     column = f"/deals/board/stages/{Stage.objects.first().pk}/"
     dashboards = ("/dashboard/executive/", "/dashboard/manager/", "/dashboard/me/")
     drills = [f"/dashboard/drill/?kpi={k}" for k in ("won", "open", "leads", "activities")]
-    for page in ("/deals/board/", "/deals/forecast/", column, *dashboards, *drills):
+    for page in ("/deals/board/", "/deals/forecast/", column, "/reports/", *dashboards, *drills):
         body = client.get(page).content.decode()
         assert SECRET not in body, page
 
@@ -209,3 +215,22 @@ def test_the_owner_can_open_every_page(client, org, secret):
             continue
         response = client.get(fill(route, name, secret))
         assert response.status_code in (200, 405), f"{route}: {response.status_code}"
+
+
+@pytest.mark.django_db
+def test_a_report_counts_only_what_its_reader_may_see(client, org, secret):
+    """The outsider's own report over deals by company does not name the secret one."""
+    client.force_login(org.outsider)
+    data = {
+        "name": "x",
+        "object": "deal",
+        "previous_object": "deal",
+        "filter_rows": "1",
+        "measure_rows": "1",
+        "g-0-field": "company",
+        "m-0-op": "count",
+        "chart": "bar",
+    }
+    response = client.post("/reports/new/", {**data, "preview": "1"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert SECRET not in response.content.decode()

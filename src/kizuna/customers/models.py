@@ -368,6 +368,10 @@ class Lead(OwnedModel, CustomFieldsModel, NextActionModel, SearchableModel):
             models.Index(fields=["owner"], name="lead_owner"),
             models.Index(fields=["team"], name="lead_team"),
             models.Index(fields=["first_contacted_at", "first_contact_due_at"], name="lead_sla"),
+            # The dashboards count a period's leads by channel and status.
+            models.Index(
+                fields=["created_at", "channel", "status", "owner", "team"], name="lead_created"
+            ),
         ]
 
     def __str__(self) -> str:
