@@ -42,6 +42,15 @@ ADMIN_ONLY = {
     "automation:webhook_toggle",
     "automation:webhook_delete",
     "automation:webhook_redeliver",
+    "automation:rule_list",
+    "automation:rule_create",
+    "automation:rule_detail",
+    "automation:rule_edit",
+    "automation:rule_toggle",
+    "automation:rule_delete",
+    "automation:assignment_list",
+    "automation:assignment_toggle",
+    "automation:assignment_delete",
     # Managers and admins; the outsider has no one under them.
     "analytics:target_list",
     "analytics:target_delete",
@@ -59,6 +68,7 @@ OWN_PAGES = {
     "iam:profile",
     "iam:tokens",
     "iam:token_revoke",
+    "automation:away_set",
     "mail:digest_preferences",
     "set_language",
     # A secret address instead of a login: tests/automation/test_ics.py.

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kizuna.automation import assignment, rules, sla
 from kizuna.core import audit, records
 from kizuna.core.models import AuditEntry, OrgSettings
 from kizuna.core.text import company_key
@@ -158,6 +159,7 @@ def company_create(
     Company.objects.filter(pk=company.pk).update(path=company.path)
     records.set_tags(company, tags)
     records.audit_create(actor, company, COMPANY_FIELDS + OWNERSHIP)
+    rules.record_event(obj=company, event="created")
     return company
 
 
@@ -196,9 +198,9 @@ def company_update(
     company.version += 1
     company.save()
     records.set_tags(company, tags)
-    records.audit_update(
-        actor, company, before, records.record_snapshot(company, COMPANY_FIELDS + OWNERSHIP)
-    )
+    after = records.record_snapshot(company, COMPANY_FIELDS + OWNERSHIP)
+    records.audit_update(actor, company, before, after)
+    rules.record_event(obj=company, event="updated", before=before, after=after)
     return company
 
 
@@ -329,6 +331,7 @@ def contact_create(
     records.audit_create(
         actor, contact, CONTACT_FIELDS + OWNERSHIP, emails=clean_emails, phones=clean_phones
     )
+    rules.record_event(obj=contact, event="created")
     return contact
 
 
@@ -372,7 +375,9 @@ def contact_update(
     contact.version += 1
     contact.save()
     records.set_tags(contact, tags)
-    records.audit_update(actor, contact, before, _contact_snapshot(contact))
+    after = _contact_snapshot(contact)
+    records.audit_update(actor, contact, before, after)
+    rules.record_event(obj=contact, event="updated", before=before, after=after)
     return contact
 
 
@@ -430,13 +435,17 @@ def lead_create(
     records.assign_fields(lead, fields, LEAD_FIELDS)
     if lead.status == Lead.Status.CONVERTED:
         raise ValidationError({"status": CONVERT_ONLY})
+    if owner is None:
+        assignment.assign_owners("lead", [lead])
     errors = _set_ownership(lead, actor, owner, team)
     errors |= _prepare_lead(lead)
     errors |= records.clean_custom_fields(lead, custom_fields or {})
     records.validate(lead, errors)
+    sla.start(lead)
     lead.save()
     records.set_tags(lead, tags)
     records.audit_create(actor, lead, LEAD_FIELDS + OWNERSHIP)
+    rules.record_event(obj=lead, event="created")
     return lead
 
 
@@ -467,9 +476,11 @@ def lead_update(
     lead.version += 1
     lead.save()
     records.set_tags(lead, tags)
-    records.audit_update(
-        actor, lead, before, records.record_snapshot(lead, LEAD_FIELDS + OWNERSHIP)
-    )
+    after = records.record_snapshot(lead, LEAD_FIELDS + OWNERSHIP)
+    records.audit_update(actor, lead, before, after)
+    if old_status == Lead.Status.NEW and lead.status != old_status:
+        sla.contacted(lead_id=lead.pk)
+    rules.record_event(obj=lead, event="updated", before=before, after=after)
     return lead
 
 
@@ -564,6 +575,7 @@ def lead_convert(*, actor, lead: Lead, company: Company | None = None) -> Conver
     lead.converted_by = actor
     lead.version += 1
     lead.save()
+    sla.contacted(lead_id=lead.pk)
     # The lead's history moves onto the customer's timeline.
     lead.activities.update(contact=contact, company=company)
     audit.record(

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from kizuna.activities.models import Activity
 from kizuna.activities.selectors import record_timeline
+from kizuna.automation import sla
 from kizuna.core import access, customfields, ui
 from kizuna.core.models import Share
 from kizuna.core.queries import first_rows
@@ -130,6 +131,7 @@ def lead_columns() -> list[Column]:
             sort="-created",
             optional=True,
         ),
+        sla.lead_column(),
         *custom_field_columns("lead"),
     ]
 
