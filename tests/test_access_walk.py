@@ -152,6 +152,9 @@ def test_lists_counts_search_and_exports_do_not_leak(client, org, secret):
     assert SECRET not in response.content.decode()
     for picker in ("/companies/pick/", "/contacts/pick/", "/leads/pick/", "/deals/pick/"):
         assert SECRET not in client.get(picker, {"q": SECRET[:2]}).content.decode()
+    for entity, field in (("company", "name"), ("contact", "family_name"), ("lead", "family_name")):
+        hint = client.get("/duplicates/hint/", {"entity": entity, field: SECRET})
+        assert SECRET not in hint.content.decode(), entity
     column = f"/deals/board/stages/{Stage.objects.first().pk}/"
     dashboards = ("/dashboard/executive/", "/dashboard/manager/", "/dashboard/me/")
     drills = [f"/dashboard/drill/?kpi={k}" for k in ("won", "open", "leads", "activities")]

@@ -326,6 +326,7 @@ def _record_form(request, object_type: str, instance):
         initial.update(owner=request.user.pk, team=request.user.team_id)
         title = str(kind.new_title)
         back = reverse(f"customers:{object_type}_list")
+        hint_url = f"{reverse('dedup:hint')}?entity={object_type}"
 
         def save(kwargs):
             return kind.create(actor=request.user, **kwargs)
@@ -333,6 +334,7 @@ def _record_form(request, object_type: str, instance):
         ui.require_edit(request, instance)
         title = _("Edit %(name)s") % {"name": instance}
         back = reverse(f"customers:{object_type}_detail", args=[instance.pk])
+        hint_url = ""
 
         def save(kwargs):
             return kind.update(actor=request.user, **{object_type: instance}, **kwargs)
@@ -348,6 +350,7 @@ def _record_form(request, object_type: str, instance):
             "back_url": back,
             "object": instance,
             "prefectures": PREFECTURE_SUGGESTIONS,
+            "hint_url": hint_url,
         },
     )
 

@@ -300,6 +300,7 @@ class Matcher:
         self._prepared: dict[int, tuple] = {}
         self._interned: dict[str, str] = {}
         self._value_cache: dict[tuple[int, str], object] = {}
+        self._extra_phones: list[str] = []
 
     # Loading ------------------------------------------------------------------
 
@@ -311,13 +312,18 @@ class Matcher:
         user=None,
         ids: Iterable[int] | None = None,
         queryset=None,
+        region: str | None = None,
+        phones: Iterable[str] = (),
     ) -> "Matcher":
         """Read the records of ``entity`` (those ``user`` may see, when given).
 
         ``ids`` or ``queryset`` narrow the records read (the hint reads a
-        handful of candidates only).
+        handful of candidates only); a narrowed load reads only the companies
+        and main lines those records need, plus the main lines among
+        ``phones`` (the incoming row's).
         """
-        matcher = cls(entity, region=OrgSettings.get().default_region)
+        matcher = cls(entity, region=region or OrgSettings.get().default_region)
+        matcher._extra_phones = [p for p in (matcher.keys.phone(n) for n in phones) if p]
         qs = queryset if queryset is not None else matcher.model_class().objects.all()
         if user is not None:
             qs = access.visible(qs, user)
@@ -351,7 +357,6 @@ class Matcher:
                 "given_name_reading",
                 "company_id",
             )
-            companies = dict(Company.objects.values_list("id", "name").iterator(chunk_size=CHUNK))
         else:
             columns = (
                 "id",
@@ -368,6 +373,12 @@ class Matcher:
         for values in qs.order_by().values_list(*columns).iterator(chunk_size=CHUNK):
             position[values[0]] = len(rows)
             rows.append(values)
+        companies: dict[int, str] = {}
+        if self.entity == "contact":
+            company_qs = Company.objects.order_by()
+            if restricted:
+                company_qs = company_qs.filter(pk__in={v[5] for v in rows if v[5]})
+            companies = dict(company_qs.values_list("id", "name").iterator(chunk_size=CHUNK))
         emails: dict[int, list[str]] = defaultdict(list)
         phones: dict[int, list[str]] = defaultdict(list)
         if self.entity == "contact":
@@ -386,11 +397,15 @@ class Matcher:
             ):
                 if contact_id in position:
                     phones[contact_id].append(number)
-        main_lines = set(
-            Company.objects.exclude(phone="")
-            .values_list("phone", flat=True)
-            .iterator(chunk_size=CHUNK)
-        )
+        line_qs = Company.objects.order_by().exclude(phone="")
+        if restricted:
+            wanted = set(self._extra_phones)
+            contacts = self.entity == "contact"
+            for values in rows:
+                given_numbers = phones.get(values[0], []) if contacts else [values[7]]
+                wanted.update(self.keys.phone(n) for n in given_numbers if n)
+            line_qs = line_qs.filter(phone__in=wanted - {""})
+        main_lines = set(line_qs.values_list("phone", flat=True).iterator(chunk_size=CHUNK))
         for values in rows:
             pk, family, given, family_r, given_r = values[:5]
             if self.entity == "contact":
@@ -790,12 +805,14 @@ def match_one(entity: str, row: Mapping[str, Any], *, user=None) -> list[RowMatc
     Only the few records that share an e-mail, a phone or a name with the
     row are read, not the whole table.
     """
-    matcher = Matcher(entity, region=OrgSettings.get().default_region)
+    region = OrgSettings.get().default_region
+    matcher = Matcher(entity, region=region)
     raw = matcher._raw_row(row)
     qs = _hint_queryset(matcher, raw)
     if qs is None:
         return []
-    loaded = Matcher.load(entity, user=user, queryset=qs)
+    phones = raw[6] if matcher.person else (raw[4],) if raw[4] else ()
+    loaded = Matcher.load(entity, user=user, queryset=qs, region=region, phones=phones)
     return loaded.matches(row)
 
 

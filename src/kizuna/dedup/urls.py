@@ -5,6 +5,7 @@ from kizuna.dedup import views
 app_name = "dedup"
 urlpatterns = [
     path("duplicates/", views.queue, name="queue"),
+    path("duplicates/hint/", views.hint, name="hint"),
     path("duplicates/<int:pk>/", views.compare, name="compare"),
     path("duplicates/<int:pk>/dismiss/", views.dismiss, name="dismiss"),
     path("duplicates/merges/", views.merge_history, name="merge_history"),

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from kizuna.core import access, ui
 from kizuna.dedup import selectors, services
+from kizuna.dedup.lookup import match_one
 from kizuna.dedup.merging import MERGE_FIELDS, MODELS, default_choices
 from kizuna.dedup.models import DuplicateCandidate, Entity
 
@@ -186,3 +187,82 @@ def merge_undo(request, pk: int):
         return redirect("dedup:merge_history")
     messages.success(request, _("The merge has been undone; the records are back."))
     return redirect("dedup:merge_history")
+
+
+# The "this looks like …" hint on the create forms ---------------------------
+
+HINT_SHOWN = 3
+
+
+def _lines(value: str) -> str:
+    """Textarea lines as the lookup's list separator."""
+    return ";".join(v.strip() for v in value.splitlines() if v.strip())
+
+
+def _hint_row(request, entity: str) -> dict[str, str]:
+    """The create form's fields as the lookup's canonical row."""
+    get = request.GET.get
+    if entity == "company":
+        address = " ".join(
+            filter(None, (get(k, "").strip() for k in ("prefecture", "city", "street", "building")))
+        )
+        row = {k: get(k, "") for k in ("name", "name_reading", "corporate_number", "domain")}
+        return {
+            **row,
+            "phone": get("phone", ""),
+            "postal_code": get("postal_code", ""),
+            "address": address,
+        }
+    row = {
+        k: get(k, "")
+        for k in ("family_name", "given_name", "family_name_reading", "given_name_reading")
+    }
+    if entity == "lead":
+        row.update(company=get("company_name", ""), email=get("email", ""), phone=get("phone", ""))
+    else:
+        row.update(email=_lines(get("emails", "")), phone=_lines(get("phones", "")))
+        # The company picker's text box holds the chosen company's name.
+        row["company"] = get("q", "")
+    return row
+
+
+@login_required
+def hint(request):
+    """Records the one being typed may already be (htmx, on the create forms)."""
+    entity = _entity(request)
+    row = _hint_row(request, entity)
+    found = match_one(entity, row, user=request.user)[:HINT_SHOWN] if any(row.values()) else []
+    items = []
+    if found:
+        qs = MODELS[entity]._default_manager.filter(pk__in=[m.record_id for m in found])
+        if entity == "contact":
+            qs = qs.select_related("company")
+        records = qs.in_bulk()
+        for m in found:
+            record = records.get(m.record_id)
+            if record is None:
+                continue
+            if entity == "company":
+                question = _("Is this %(name)s, already in Kizuna?") % {"name": record.name}
+            else:
+                company = (
+                    record.company.name
+                    if entity == "contact" and record.company
+                    else getattr(record, "company_name", "")
+                )
+                name = f"{record.family_name} {record.given_name}".strip()
+                if company:
+                    question = _("Is this %(name)s at %(company)s?") % {
+                        "name": name,
+                        "company": company,
+                    }
+                else:
+                    question = _("Is this %(name)s?") % {"name": name}
+            items.append(
+                {
+                    "question": question,
+                    "url": reverse(f"customers:{entity}_detail", args=[record.pk]),
+                    "why": m.explanation,
+                }
+            )
+    return render(request, "dedup/_hint.html", {"items": items})
