@@ -799,6 +799,37 @@ def _show(value) -> str:
     return str(value)
 
 
+def record_row(entity: str, record) -> dict[str, str]:
+    """A saved record as the lookup's canonical row (for checking a new record)."""
+    if entity == "company":
+        address = " ".join(
+            p for p in (record.prefecture, record.city, record.street, record.building) if p
+        )
+        return {
+            "name": record.name,
+            "name_reading": record.name_reading,
+            "corporate_number": record.corporate_number or "",
+            "domain": record.domain,
+            "phone": record.phone,
+            "postal_code": record.postal_code,
+            "address": address,
+        }
+    row = {
+        "family_name": record.family_name,
+        "given_name": record.given_name,
+        "family_name_reading": record.family_name_reading,
+        "given_name_reading": record.given_name_reading,
+    }
+    if entity == "lead":
+        return {**row, "company": record.company_name, "email": record.email, "phone": record.phone}
+    return {
+        **row,
+        "company": record.company.name if record.company_id else "",
+        "email": ";".join(e.email for e in record.emails.all()),
+        "phone": ";".join(p.number for p in record.phones.all()),
+    }
+
+
 def match_one(entity: str, row: Mapping[str, Any], *, user=None) -> list[RowMatch]:
     """The records ``row`` may be, best first; for the "this looks like …" hint.
 

@@ -15,7 +15,7 @@ from kizuna.core.models import AuditEntry
 from kizuna.core.text import company_key
 from kizuna.customers.models import ContactEmail, ContactPhone
 from kizuna.dedup.engine import Evidence
-from kizuna.dedup.lookup import ENTITY_FIELDS, evidence_json
+from kizuna.dedup.lookup import ENTITY_FIELDS, evidence_json, match_one, record_row
 from kizuna.dedup.merging import (
     CHANNELS,
     FOLLOWERS,
@@ -104,6 +104,54 @@ def candidates_delete_for_batch(*, import_batch_id: int) -> int:
     """Drop the queue entries an import batch made (its undo); returns how many."""
     deleted, _by_model = DuplicateCandidate.objects.filter(import_batch_id=import_batch_id).delete()
     return deleted
+
+
+# New records from outside (API, web forms) ---------------------------------
+
+# Pairs a single new record adds to the queue at most.
+CHECK_LIMIT = 10
+
+
+def duplicates_check_on_commit(*, entity: str, record_id: int, source: str) -> None:
+    """After the create commits, queue the pairs the new record makes, as a job.
+
+    For records that arrive without a person looking at the hint: API
+    creates and web-form leads. It never blocks or fails the create: the
+    check runs later, and a failure to queue it is only logged.
+    """
+    from kizuna.dedup.tasks import dedup_check
+
+    if entity not in ENTITY_FIELDS or source not in DuplicateCandidate.Source.values:
+        raise ValueError(f"unknown entity or source {entity!r}, {source!r}")
+    transaction.on_commit(lambda: dedup_check(entity, int(record_id), source), robust=True)
+
+
+def duplicates_check(*, entity: str, record_id: int, source: str) -> list[DuplicateCandidate]:
+    """Queue the existing records a new one may be (merge and review band).
+
+    Never merges: a record typed or posted a moment ago waits for a person.
+    A record deleted or merged away meanwhile is skipped.
+    """
+    model = MODELS[entity]
+    qs = model._default_manager.filter(pk=record_id)
+    if entity == "contact":
+        qs = qs.select_related("company").prefetch_related("emails", "phones")
+    record = qs.first()
+    if record is None:
+        return []
+    found = [m for m in match_one(entity, record_row(entity, record)) if m.record_id != record.pk]
+    return [
+        candidate_add(
+            entity=entity,
+            a_id=record.pk,
+            b_id=m.record_id,
+            score=m.score,
+            evidence=m.evidence,
+            source=source,
+            band=str(m.band),
+        )
+        for m in found[:CHECK_LIMIT]
+    ]
 
 
 # Merge and un-merge -----------------------------------------------------------
