@@ -9,6 +9,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from kizuna.activities.services import activity_create
 from kizuna.customers.services import company_create, contact_create, lead_create
+from kizuna.dedup.models import ScanRun
 from kizuna.dedup.services import candidate_add, record_merge
 from kizuna.sales.models import Stage
 from kizuna.sales.services import deal_create
@@ -33,6 +34,9 @@ ADMIN_ONLY = {
     "automation:job_detail",
     "automation:job_retry",
     "automation:calendar_settings",
+    "dedup:scan_start",
+    "dedup:scan_progress",
+    "dedup:scan_cancel",
     "automation:dayoff_add",
     "automation:dayoff_delete",
     "automation:webhook_list",
@@ -87,6 +91,7 @@ def secret(org):
     return {
         "candidate": candidate,
         "merge": merge,
+        "scan": ScanRun.objects.create(entity="contact", status="running"),
         "product": product,
         "quote": quote,
         "company": company,

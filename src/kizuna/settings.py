@@ -203,6 +203,10 @@ HUEY = {
 KIZUNA_WEBHOOK_TIMEOUT = float(os.environ.get("KIZUNA_WEBHOOK_TIMEOUT", "10"))
 KIZUNA_WEBHOOK_MAX_FAILURES = int(os.environ.get("KIZUNA_WEBHOOK_MAX_FAILURES", "10"))
 
+# 名寄せ: whether the full scan merges near-certain pairs by itself (the merge
+# band) instead of queueing them for review. Off: a person decides.
+KIZUNA_DEDUP_AUTO_MERGE = get_bool_from_env("KIZUNA_DEDUP_AUTO_MERGE")
+
 EMAIL_BACKEND = os.environ.get(
     "KIZUNA_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )

@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from django.apps import apps
@@ -10,7 +11,8 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kizuna.core import audit, records
+from kizuna.automation.jobs import enqueue_on_commit
+from kizuna.core import access, audit, records
 from kizuna.core.models import AuditEntry
 from kizuna.core.text import company_key
 from kizuna.customers.models import ContactEmail, ContactPhone
@@ -30,7 +32,7 @@ from kizuna.dedup.merging import (
     row_data,
     unique_sets,
 )
-from kizuna.dedup.models import DuplicateCandidate, Merge
+from kizuna.dedup.models import DuplicateCandidate, Merge, ScanRun
 
 
 def _pair(a_id: int, b_id: int) -> tuple[int, int]:
@@ -152,6 +154,60 @@ def duplicates_check(*, entity: str, record_id: int, source: str) -> list[Duplic
         )
         for m in found[:CHECK_LIMIT]
     ]
+
+
+# The full scan, started from the review queue -------------------------------
+
+# A scan whose progress row has not moved for this long lost its worker.
+SCAN_STALE_AFTER = timedelta(minutes=15)
+
+
+@transaction.atomic
+def scan_start(*, actor, entity: str) -> ScanRun:
+    """Queue a full scan of ``entity`` (admins); one at a time per entity."""
+    from kizuna.dedup.tasks import dedup_scan
+
+    access.require_admin(actor)
+    if entity not in ENTITY_FIELDS:
+        raise ValueError(f"unknown entity {entity!r}")
+    running = (
+        ScanRun.objects.select_for_update()
+        .filter(
+            entity=entity,
+            status__in=[ScanRun.Status.QUEUED, ScanRun.Status.RUNNING],
+            updated_at__gte=timezone.now() - SCAN_STALE_AFTER,
+        )
+        .first()
+    )
+    if running is not None:
+        raise ValidationError(_("A scan of these records is already running."))
+    run = ScanRun.objects.create(entity=entity, started_by=actor)
+    audit.record(actor=actor, action=AuditEntry.Action.CREATE, obj=run, changes={"entity": entity})
+    enqueue_on_commit(dedup_scan, entity, run.pk)
+    return run
+
+
+@transaction.atomic
+def scan_cancel(*, actor, run: ScanRun) -> ScanRun:
+    """Ask a running scan to stop; the pairs it queued so far stay queued."""
+    access.require_admin(actor)
+    run = ScanRun.objects.select_for_update().get(pk=run.pk)
+    if not run.active:
+        return run
+    run.cancel_requested = True
+    fields = ["cancel_requested", "updated_at"]
+    if run.status == ScanRun.Status.QUEUED:
+        # Not started yet: the job will find it cancelled and do nothing.
+        run.status, run.finished_at = ScanRun.Status.CANCELLED, timezone.now()
+        fields += ["status", "finished_at"]
+    run.save(update_fields=fields)
+    audit.record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        obj=run,
+        changes={"cancel_requested": [False, True]},
+    )
+    return run
 
 
 # Merge and un-merge -----------------------------------------------------------

@@ -13,7 +13,7 @@ from kizuna.core import access, ui
 from kizuna.dedup import selectors, services
 from kizuna.dedup.lookup import match_one
 from kizuna.dedup.merging import MERGE_FIELDS, MODELS, default_choices
-from kizuna.dedup.models import DuplicateCandidate, Entity
+from kizuna.dedup.models import DuplicateCandidate, Entity, ScanRun
 
 
 def _entity(request) -> str:
@@ -30,6 +30,8 @@ def queue(request):
     rows = selectors.with_records(page.object_list, entity)
     counts = selectors.candidate_counts(user=request.user)
     tabs = [(e.value, e.label, counts.get(e.value, 0)) for e in Entity]
+    is_admin = access.is_admin(request.user)
+    scan = ScanRun.objects.filter(entity=entity).first() if is_admin else None
     return render(
         request,
         "dedup/queue.html",
@@ -39,7 +41,8 @@ def queue(request):
             "entity": entity,
             "tabs": tabs,
             "query": f"entity={entity}",
-            "is_admin": access.is_admin(request.user),
+            "is_admin": is_admin,
+            "scan": scan,
         },
     )
 
@@ -187,6 +190,44 @@ def merge_undo(request, pk: int):
         return redirect("dedup:merge_history")
     messages.success(request, _("The merge has been undone; the records are back."))
     return redirect("dedup:merge_history")
+
+
+# The full scan ----------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def scan_start(request):
+    access.require_admin(request.user)
+    entity = request.POST.get("entity") or "contact"
+    if entity not in MODELS:
+        raise Http404
+    try:
+        services.scan_start(actor=request.user, entity=entity)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(f"{reverse('dedup:queue')}?entity={entity}")
+
+
+def _scan_partial(request, run: ScanRun):
+    return render(request, "dedup/_scan.html", {"scan": run, "entity": run.entity})
+
+
+@login_required
+def scan_progress(request, pk: int):
+    """The progress bar; htmx polls it while the scan runs."""
+    access.require_admin(request.user)
+    return _scan_partial(request, get_object_or_404(ScanRun, pk=pk))
+
+
+@login_required
+@require_POST
+def scan_cancel(request, pk: int):
+    access.require_admin(request.user)
+    run = services.scan_cancel(actor=request.user, run=get_object_or_404(ScanRun, pk=pk))
+    if request.htmx:
+        return _scan_partial(request, run)
+    return redirect(f"{reverse('dedup:queue')}?entity={run.entity}")
 
 
 # The "this looks like …" hint on the create forms ---------------------------
