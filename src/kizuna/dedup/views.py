@@ -26,7 +26,14 @@ def _entity(request) -> str:
 @login_required
 def queue(request):
     entity = _entity(request)
-    page = ui.paginate(request, selectors.candidate_list(user=request.user, entity=entity))
+    candidates = selectors.candidate_list(user=request.user, entity=entity)
+    record = request.GET.get("record", "")
+    if record.isdigit():
+        # From a record page's "N possible duplicates".
+        candidates = selectors.open_candidates_for(
+            user=request.user, entity=entity, record_id=int(record)
+        )
+    page = ui.paginate(request, candidates)
     rows = selectors.with_records(page.object_list, entity)
     counts = selectors.candidate_counts(user=request.user)
     tabs = [(e.value, e.label, counts.get(e.value, 0)) for e in Entity]
@@ -40,7 +47,8 @@ def queue(request):
             "rows": rows,
             "entity": entity,
             "tabs": tabs,
-            "query": f"entity={entity}",
+            "query": f"entity={entity}" + (f"&record={record}" if record.isdigit() else ""),
+            "record": record if record.isdigit() else "",
             "is_admin": is_admin,
             "scan": scan,
         },
