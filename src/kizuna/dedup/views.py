@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kizuna.core import access, ui
+from kizuna.core.validators import format_phone
 from kizuna.dedup import selectors, services
 from kizuna.dedup.lookup import match_one
 from kizuna.dedup.merging import MERGE_FIELDS, MODELS, default_choices
@@ -78,7 +79,7 @@ def _channels(entity: str, record) -> str:
     if entity != "contact":
         return ""
     emails = [e.email for e in record.emails.all()]
-    phones = [p.number for p in record.phones.all()]
+    phones = [format_phone(p.number) for p in record.phones.all()]
     return " / ".join(emails + phones)
 
 
