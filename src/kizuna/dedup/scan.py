@@ -1,5 +1,6 @@
 """The full-database scan: every record of an entity against every other."""
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -66,25 +67,30 @@ def scan_entity(
 
     if every is None:
         every = max(1000, len(matcher.ids) // 100)
-    for a_id, b_id, match in matcher.scan(progress=watch, every=every):
-        found += 1
-        if auto_merge and match.band == Band.MERGE:
-            to_merge.append((a_id, b_id))
-            continue
-        lo, hi = (a_id, b_id) if a_id < b_id else (b_id, a_id)
-        pending.append(
-            DuplicateCandidate(
-                entity=entity,
-                a_id=lo,
-                b_id=hi,
-                score=match.score,
-                band=str(match.band),
-                evidence=evidence_json(match.evidence),
-                source=DuplicateCandidate.Source.SCAN,
+    # The index is long-lived and cycle-free: keep the collector off it.
+    gc.freeze()
+    try:
+        for a_id, b_id, match in matcher.scan(progress=watch, every=every):
+            found += 1
+            if auto_merge and match.band == Band.MERGE:
+                to_merge.append((a_id, b_id))
+                continue
+            lo, hi = (a_id, b_id) if a_id < b_id else (b_id, a_id)
+            pending.append(
+                DuplicateCandidate(
+                    entity=entity,
+                    a_id=lo,
+                    b_id=hi,
+                    score=match.score,
+                    band=str(match.band),
+                    evidence=evidence_json(match.evidence),
+                    source=DuplicateCandidate.Source.SCAN,
+                )
             )
-        )
-        if len(pending) >= BATCH:
-            _flush(pending)
+            if len(pending) >= BATCH:
+                _flush(pending)
+    finally:
+        gc.unfreeze()
     _flush(pending)
     queued = DuplicateCandidate.objects.filter(entity=entity).count() - before
     merged_away: set[int] = set()
