@@ -10,6 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from kizuna.activities.services import activity_create
 from kizuna.analytics.services_reports import report_create
 from kizuna.customers.services import company_create, contact_create, lead_create
+from kizuna.dedup.models import ScanRun
 from kizuna.dedup.services import candidate_add, record_merge
 from kizuna.imports.models import ImportBatch
 from kizuna.sales.models import Stage
@@ -35,6 +36,9 @@ ADMIN_ONLY = {
     "automation:job_detail",
     "automation:job_retry",
     "automation:calendar_settings",
+    "dedup:scan_start",
+    "dedup:scan_progress",
+    "dedup:scan_cancel",
     "automation:dayoff_add",
     "automation:dayoff_delete",
     "automation:webhook_list",
@@ -123,6 +127,7 @@ def secret(org):
         "candidate": candidate,
         "merge": merge,
         "import": batch,
+        "scan": ScanRun.objects.create(entity="contact", status="running"),
         "product": product,
         "quote": quote,
         "company": company,
@@ -188,6 +193,9 @@ def test_lists_counts_search_and_exports_do_not_leak(client, org, secret):
     assert SECRET not in response.content.decode()
     for picker in ("/companies/pick/", "/contacts/pick/", "/leads/pick/", "/deals/pick/"):
         assert SECRET not in client.get(picker, {"q": SECRET[:2]}).content.decode()
+    for entity, field in (("company", "name"), ("contact", "family_name"), ("lead", "family_name")):
+        hint = client.get("/duplicates/hint/", {"entity": entity, field: SECRET})
+        assert SECRET not in hint.content.decode(), entity
     column = f"/deals/board/stages/{Stage.objects.first().pk}/"
     dashboards = ("/dashboard/executive/", "/dashboard/manager/", "/dashboard/me/")
     drills = [f"/dashboard/drill/?kpi={k}" for k in ("won", "open", "leads", "activities")]
