@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kizuna.automation import assignment, rules, sla
+from kizuna.automation.webhooks import emit_event
 from kizuna.core import audit, records
 from kizuna.core.models import AuditEntry, OrgSettings
 from kizuna.core.text import company_key
@@ -135,6 +136,15 @@ def _prepare_company(company: Company) -> dict[str, list[str]]:
 
 
 @transaction.atomic
+def _webhook_payload(obj, fields) -> dict[str, Any]:
+    """What a ``*.created`` webhook sends: the record's own fields, ids for relations."""
+    payload: dict[str, Any] = {"id": obj.pk}
+    for name in fields:
+        field = obj._meta.get_field(name)
+        payload[name] = getattr(obj, field.attname)
+    return {**payload, "owner": obj.owner_id, "team": obj.team_id, "created_at": obj.created_at}
+
+
 def company_create(
     *,
     actor,
@@ -160,6 +170,7 @@ def company_create(
     records.set_tags(company, tags)
     records.audit_create(actor, company, COMPANY_FIELDS + OWNERSHIP)
     rules.record_event(obj=company, event="created")
+    emit_event(event="company.created", payload=_webhook_payload(company, COMPANY_FIELDS))
     return company
 
 
@@ -332,6 +343,14 @@ def contact_create(
         actor, contact, CONTACT_FIELDS + OWNERSHIP, emails=clean_emails, phones=clean_phones
     )
     rules.record_event(obj=contact, event="created")
+    emit_event(
+        event="contact.created",
+        payload={
+            **_webhook_payload(contact, CONTACT_FIELDS),
+            "emails": clean_emails,
+            "phones": clean_phones,
+        },
+    )
     return contact
 
 
@@ -446,6 +465,7 @@ def lead_create(
     records.set_tags(lead, tags)
     records.audit_create(actor, lead, LEAD_FIELDS + OWNERSHIP)
     rules.record_event(obj=lead, event="created")
+    emit_event(event="lead.created", payload=_webhook_payload(lead, LEAD_FIELDS))
     return lead
 
 
