@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kizuna.analytics import summary
 from kizuna.core import access, audit, records
 from kizuna.core.models import AuditEntry
 from kizuna.sales import criteria
@@ -232,6 +233,7 @@ def deal_create(
     records.audit_create(actor, deal, AUDITED)
     if stage.outcome == Stage.Outcome.WON:
         _create_handoff_tasks(actor, deal)
+    summary.track().done(**summary.deal_scope(deal.pk))
     from kizuna.automation.webhooks import emit_event
 
     emit_event(event="deal.created", payload=webhook_payload(deal))
@@ -254,6 +256,7 @@ def deal_update(
     deal = records.lock(Deal, deal.pk)
     records.require_edit(actor, deal)
     records.check_version(deal, version)
+    tracked = summary.track(deals=Deal.objects.filter(pk=deal.pk))
     before = _snapshot(deal)
     if "pipeline" in fields and fields["pipeline"] != deal.pipeline:
         raise ValidationError({"pipeline": [_("Move the deal to a stage to change pipelines.")]})
@@ -276,6 +279,7 @@ def deal_update(
     _set_contacts(deal, actor, contacts)
     records.set_tags(deal, tags)
     records.audit_update(actor, deal, before, _snapshot(deal))
+    tracked.done()
     return deal
 
 
@@ -305,6 +309,7 @@ def deal_move(
         if deal.loss_reason_id is None:
             raise ValidationError({"loss_reason": [_("Choose why the deal was lost.")]})
     check_exit_criteria(deal, stage, from_stage=deal.stage)
+    tracked = summary.track(**summary.deal_scope(deal.pk))
     before = _snapshot(deal)
     now = timezone.now()
     previous = deal.stage
@@ -331,6 +336,7 @@ def deal_move(
     _log_move(actor, deal, previous, stage, now)
     if deal.status == Deal.Status.WON and was != Deal.Status.WON:
         _create_handoff_tasks(actor, deal)
+    tracked.done()
     _emit_move(deal, previous, was)
     return deal
 
@@ -451,7 +457,9 @@ def deal_delete(*, actor, deal: Deal) -> None:
     deal = records.lock(Deal, deal.pk)
     records.require_edit(actor, deal)
     records.audit_delete(actor, deal, AUDITED)
+    tracked = summary.track(**summary.deal_scope(deal.pk))
     deal.delete()
+    tracked.done()
 
 
 def deal_touch(*, deal_id: int, at: datetime.datetime) -> None:
