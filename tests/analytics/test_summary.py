@@ -234,3 +234,37 @@ def test_a_rolled_back_write_leaves_the_summary_alone(org):
     assert list(DealMonthly.objects.values_list("count", flat=True)) == before
     sales.deal_move(actor=org.rep, deal=deal, stage=won)
     assert DealMonthly.objects.get().count == 1
+
+
+def _rows():
+    return {
+        t.__name__: sorted(
+            tuple(r) for r in t.objects.filter(count__gt=0).values_list(*t.KEY, *t.VALUES)
+        )
+        for t in summary.TABLES
+    }
+
+
+def test_lead_merge_and_undo_keep_the_summary(org):
+    from kizuna.dedup.services import merge_undo, record_merge
+
+    leads = [
+        customers.lead_create(
+            actor=org.admin,
+            owner=owner,
+            family_name="山田",
+            given_name="花子",
+            company_name="山田商事",
+            channel=Lead.Channel.WEB_FORM,
+            status=status,
+        )
+        for owner, status in ((org.rep, "new"), (org.outsider, "qualified"), (org.rep, "new"))
+    ]
+    before = _rows()
+    merge = record_merge(actor=org.admin, entity="lead", survivor=leads[0], others=leads[1:])
+    merged = _rows()
+    assert merged != before
+    summary.rebuild()
+    assert _rows() == merged
+    merge_undo(actor=org.admin, merge=merge)
+    assert _rows() == before

@@ -215,6 +215,18 @@ def deal_scope(pk: int) -> dict[str, models.QuerySet]:
     }
 
 
+def merge_scope(entity: str, ids: list[int]) -> dict[str, models.QuerySet]:
+    """What a merge (or its undo) of these records may change: the leads
+    themselves and the activities of any merged record."""
+    column = {"lead": "lead_id", "contact": "contact_id", "company": "company_id"}.get(entity)
+    scope: dict[str, models.QuerySet] = {}
+    if entity == "lead":
+        scope["leads"] = Lead.objects.filter(pk__in=ids)
+    if column:
+        scope["activities"] = Activity.objects.filter(**{f"{column}__in": ids})
+    return scope
+
+
 # Rebuilding ----------------------------------------------------------------------
 
 
