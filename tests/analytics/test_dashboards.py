@@ -8,9 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from kizuna.analytics import dashboards, kpis
+from kizuna.analytics import dashboards, kpis, summary
 from kizuna.analytics.periods import period_for
-from kizuna.analytics import summary
 from tests.analytics.test_kpis import make_deal
 from tests.factories import ActivityFactory, LeadFactory
 
