@@ -268,3 +268,35 @@ def test_lead_merge_and_undo_keep_the_summary(org):
     assert _rows() == merged
     merge_undo(actor=org.admin, merge=merge)
     assert _rows() == before
+
+
+def test_reordering_stages_recounts_the_stage_win_rates(org):
+    from kizuna.sales.models import Stage as StageModel
+
+    pipeline = Pipeline.objects.first()
+    StageModel.objects.filter(pipeline=pipeline).update(checklist=[], required_fields=[])
+    stages = list(pipeline.stages.order_by("position"))
+    deal = sales.deal_create(actor=org.rep, name="d", company=CompanyFactory(owner=org.rep))
+    lost = next(s for s in stages if s.outcome == "lost")
+    reason = LossReason.objects.first() or LossReason.objects.create(name="price")
+    sales.deal_move(actor=org.rep, deal=deal, stage=lost, loss_reason=reason)
+    rows = [
+        {"id": s.pk, "name": s.name, "outcome": s.outcome, "probability": s.probability}
+        for s in stages
+    ]
+    # The deal's only open stage moves from first to third place.
+    rows[0], rows[2] = rows[2], rows[0]
+    sales.pipeline_save(
+        actor=org.admin,
+        pipeline=pipeline,
+        name=pipeline.name,
+        translations={},
+        kind=pipeline.kind,
+        default_stall_days=pipeline.default_stall_days,
+        is_active=True,
+        stages=rows,
+    )
+    period = period_for("quarter")
+    live = kpis.stage_win_rates(user=org.admin, pipeline=pipeline, period=period)
+    ours = summarised.stage_win_rates(user=org.admin, pipeline=pipeline, period=period)
+    assert [(r.stage.pk, r.reached) for r in ours] == [(r.stage.pk, r.reached) for r in live]

@@ -546,6 +546,7 @@ def pipeline_save(
     pipeline.is_active = is_active
     pipeline.save()
     existing = {s.pk: s for s in pipeline.stages.all()}
+    layout = sorted((s.pk, s.position, s.outcome) for s in existing.values())
     keep = {s["id"] for s in stages if s.get("id")}
     for pk, stage in existing.items():
         if pk not in keep:
@@ -583,6 +584,9 @@ def pipeline_save(
             for n, item in enumerate(i.strip() for i in s.get("checklist", []) if i.strip())
         ]
         stage.save()
+    if layout != sorted(pipeline.stages.values_list("pk", "position", "outcome")):
+        # The stage win rates count the furthest stage position reached.
+        summary.rebuild(tables=["deals"])
     after = audit.snapshot(pipeline, ["name", "kind", "default_stall_days", "is_active"])
     audit.record(
         actor=actor,
