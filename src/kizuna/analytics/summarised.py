@@ -48,10 +48,31 @@ class Scope:
     q: Q | None
     shared: models.QuerySet | None = None
     nothing: bool = False
+    _contributions: summary.Contributions | None = None
+
+    def shared_contributions(self, source: str) -> summary.Contributions:
+        """What the shared-only records add, computed once per scope."""
+        if self.shared is None:
+            return {}
+        if self._contributions is None:
+            self._contributions = summary.contributions(**{source: self.shared})
+        return self._contributions
 
 
 def scope(user, model: type[models.Model]) -> Scope:
-    """Mirrors ``core.access.visible`` for the summary tables."""
+    """Mirrors ``core.access.visible`` for the summary tables; kept on the user
+    object for the request, as ``access.viewer_for`` is."""
+    cache = getattr(user, "_kizuna_summary_scopes", None)
+    if cache is None:
+        cache = {}
+        if user is not None:
+            user._kizuna_summary_scopes = cache
+    if model not in cache:
+        cache[model] = _scope(user, model)
+    return cache[model]
+
+
+def _scope(user, model: type[models.Model]) -> Scope:
     if user is None or not user.is_authenticated or not user.is_active:
         return Scope(None, nothing=True)
     viewer = access.viewer_for(user)
@@ -69,8 +90,10 @@ def scope(user, model: type[models.Model]) -> Scope:
         if viewer.team_id is not None
         else Q(user_id=viewer.user_id)
     )
-    shared = model._default_manager.filter(pk__in=shares.values("object_id")).exclude(q)
-    return Scope(q, shared)
+    ids = list(shares.values_list("object_id", flat=True))
+    if not ids:
+        return Scope(q)
+    return Scope(q, model._default_manager.filter(pk__in=ids).exclude(q))
 
 
 def _exact(period: PeriodLike, *, months: bool) -> bool:
@@ -123,7 +146,7 @@ def _rows(
         row = qs.aggregate(**sums)
         result[()] = [row[f"s_{n}"] or 0 for n in names]
     if seen.shared is not None:
-        extra = summary.contributions(**{source: seen.shared}).get(table, {})
+        extra = seen.shared_contributions(source).get(table, {})
         key_names: tuple[str, ...] = table.KEY  # type: ignore[attr-defined]
         for key, values in extra.items():
             row = dict(zip(key_names, key, strict=True))
