@@ -153,6 +153,7 @@ class Timing:
     user: str
     path: str
     samples_ms: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)
     queries: int | None = None
     statuses: set[int] = field(default_factory=set)
 
@@ -185,9 +186,10 @@ def measure(*, org, requests: int, warmup: int = 3, only: str = "") -> list[Timi
             timing.queries = len(ctx.captured_queries)
             timing.statuses.add(response.status_code)
             for _i in range(requests):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 response = client.get(path)
                 timing.samples_ms.append((time.perf_counter() - t0) * 1000)
+                timing.cpu_ms.append((time.process_time() - c0) * 1000)
                 timing.statuses.add(response.status_code)
     return timings
 
@@ -210,7 +212,72 @@ def counts() -> dict[str, int]:
     }
 
 
-def report(result: SeedResult | None, timings: list[Timing], command: str) -> str:
+def build_summaries() -> dict[str, float]:
+    """``kizuna analytics rebuild``: wall and CPU seconds, rows written."""
+    from kizuna.analytics import summary
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    rows = summary.rebuild()
+    return {
+        "wall": time.perf_counter() - t0,
+        "cpu": time.process_time() - c0,
+        **{k: float(v) for k, v in rows.items()},
+    }
+
+
+def hook_overhead(n: int) -> dict[str, float]:
+    """deal_update ``n`` times on closed deals, with and without the summary
+    hooks (each run rolled back): ms per write."""
+    from django.db import transaction
+
+    from kizuna.analytics import summary
+    from kizuna.iam.models import User
+    from kizuna.sales import services
+    from kizuna.sales.models import Deal
+
+    admin = (
+        User.objects.filter(is_org_admin=True).first()
+        or User.objects.filter(is_superuser=True).first()
+    )
+    ids = list(Deal.objects.filter(status="won").order_by("pk").values_list("pk", flat=True)[:n])
+
+    class NoHook:
+        def done(self, **_created):
+            pass
+
+    real = summary.track
+    result: dict[str, float] = {}
+    for label, track in (
+        ("without", lambda **_kw: NoHook()),
+        ("with", real),
+        ("without", lambda **_kw: NoHook()),
+        ("with", real),
+    ):
+        services.summary.track = track  # type: ignore[attr-defined]
+        try:
+            with transaction.atomic():
+                t0, c0 = time.perf_counter(), time.process_time()
+                for i, pk in enumerate(ids):
+                    deal = Deal.objects.get(pk=pk)
+                    services.deal_update(actor=admin, deal=deal, amount=deal.amount + 1 + i % 3)
+                wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+                transaction.set_rollback(True)
+        finally:
+            services.summary.track = real  # type: ignore[attr-defined]
+        # The second round of each (warm caches) is the one kept.
+        result[f"{label} wall ms"] = wall * 1000 / max(1, len(ids))
+        result[f"{label} cpu ms"] = cpu * 1000 / max(1, len(ids))
+    result["writes"] = float(len(ids))
+    return result
+
+
+def report(
+    result: SeedResult | None,
+    timings: list[Timing],
+    command: str,
+    build: dict[str, float] | None = None,
+    hooks: dict[str, float] | None = None,
+) -> str:
     from django.db import connection
 
     sales = _load("sales")
@@ -246,23 +313,43 @@ def report(result: SeedResult | None, timings: list[Timing], command: str) -> st
             f"{result.link_seconds:.1f} s).",
             "",
         ]
+    if build:
+        rows = ", ".join(f"{k} {int(v):,} rows" for k, v in build.items() if k[0].isupper())
+        lines += [
+            f"Summary build (`kizuna analytics rebuild`): {build['wall']:.1f} s wall, "
+            f"{build['cpu']:.1f} s CPU ({rows}).",
+            "",
+        ]
+    if hooks:
+        lines += [
+            f"Summary hooks per deal write (deal_update × {int(hooks['writes']):,} on won "
+            f"deals, rolled back): {hooks['with wall ms']:.2f} ms wall / "
+            f"{hooks['with cpu ms']:.2f} ms CPU with, {hooks['without wall ms']:.2f} ms / "
+            f"{hooks['without cpu ms']:.2f} ms without.",
+            "",
+        ]
     lines += [
         "## Dashboards (server time in-process, ms)",
         "",
-        f"| dashboard | user | p50 | p95 | max | SQL queries | target p95 < {target:.0f} ms |",
-        "|---|---|---:|---:|---:|---:|---|",
+        f"| dashboard | user | p50 | p95 | max | CPU p50 | CPU p95 | SQL queries "
+        f"| target p95 < {target:.0f} ms |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for t in timings:
         if not t.samples_ms:
-            lines.append(f"| {t.dashboard} | {t.user} | – | – | – | {t.queries} | no data |")
+            lines.append(
+                f"| {t.dashboard} | {t.user} | – | – | – | – | – | {t.queries} | no data |"
+            )
             continue
         p95 = t.pct(95)
+        cpu = Timing(t.dashboard, t.user, t.path, t.cpu_ms or [0.0])
         verdict = "ok" if p95 < target else "**missed**"
         if t.statuses != {200}:
             verdict += " (status " + ", ".join(map(str, sorted(t.statuses))) + ")"
         lines.append(
             f"| {t.dashboard} ({t.path}) | {t.user} | {t.pct(50):.1f} | {p95:.1f} | "
-            f"{max(t.samples_ms):.1f} | {t.queries} | {verdict} |"
+            f"{max(t.samples_ms):.1f} | {cpu.pct(50):.1f} | {cpu.pct(95):.1f} | {t.queries} "
+            f"| {verdict} |"
         )
     lines.append("")
     return "\n".join(lines)
@@ -291,6 +378,14 @@ def main(argv: list[str] | None = None) -> None:
         "applied first, the database is kept, and results go to stdout unless --output is given",
     )
     parser.add_argument("--only", default="", help="measure only dashboards whose name has this")
+    parser.add_argument(
+        "--skip-summary-build",
+        action="store_true",
+        help="with --reuse: the kept database's summary tables are already built",
+    )
+    parser.add_argument(
+        "--hook-writes", type=int, default=0, help="also time N deal writes with/without hooks"
+    )
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -320,10 +415,16 @@ def main(argv: list[str] | None = None) -> None:
             )
             print(f"  seeded in {result.seconds:.1f} s", flush=True)
             org = result.org
+        build = None
+        if not args.skip_summary_build:
+            print("Building the summary tables …", flush=True)
+            build = build_summaries()
+            print(f"  built in {build['wall']:.1f} s", flush=True)
+        hooks = hook_overhead(args.hook_writes) if args.hook_writes else None
         print("Measuring dashboards …", flush=True)
         timings = measure(org=org, requests=args.requests, only=args.only)
         command = " ".join(["python benchmarks/analytics.py", *(argv or sys.argv[1:])])
-        text = report(result, timings, command)
+        text = report(result, timings, command, build, hooks)
         print()
         print(text)
         output = Path(args.output) if args.output else None

@@ -31,10 +31,15 @@ def test_seed_and_measure_at_toy_size(bench, settings):
     assert Lead.objects.count() == 200
     assert Deal.objects.filter(source_lead__isnull=False).count() == 100
 
+    build = bench.build_summaries()
+    assert build["DealMonthly"] > 0
+    hooks = bench.hook_overhead(5)
+    assert hooks["writes"] == 5
     timings = bench.measure(org=result.org, requests=2, warmup=1)
     assert {t.user for t in timings} == {"rep", "manager", "admin"}
     assert len(timings) == 9
     for timing in timings:
         assert timing.statuses == {200} and len(timing.samples_ms) == 2 and timing.queries
-    text = bench.report(result, timings, "python benchmarks/analytics.py --deals 300")
+    text = bench.report(result, timings, "python benchmarks/analytics.py --deals 300", build, hooks)
+    assert "Summary build" in text and "Summary hooks per deal write" in text
     assert "| executive (/dashboard/executive/) | rep |" in text

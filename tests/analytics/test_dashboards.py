@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from kizuna.analytics import dashboards, kpis
+from kizuna.analytics import dashboards, kpis, summary
 from kizuna.analytics.periods import period_for
 from tests.analytics.test_kpis import make_deal
 from tests.factories import ActivityFactory, LeadFactory
@@ -26,6 +26,7 @@ def seed(org, n):
         ActivityFactory(owner=org.rep, kind="call")
         ActivityFactory(owner=org.colleague, kind="visit")
         LeadFactory(owner=org.rep, status="qualified" if i % 2 else "new")
+    summary.rebuild()  # the factories write past the services, as a bulk loader does
 
 
 def queries(client, url):

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from kizuna.activities import mentions
 from kizuna.activities.models import Activity
+from kizuna.analytics import summary
 from kizuna.automation import rules, sla
 from kizuna.core import access, records
 from kizuna.customers.services import record_set_next_action
@@ -101,6 +102,7 @@ def activity_create(
     records.validate(activity, errors)
     activity.refresh_search_index()
     activity.save()
+    summary.track().done(activities=Activity.objects.filter(pk=activity.pk))
     _set_participants(activity, participants, participant_users or [])
     records.set_tags(activity, tags)
     records.audit_create(actor, activity, ACTIVITY_FIELDS + OWNERSHIP)
@@ -153,6 +155,7 @@ def activity_update(
     activity = records.lock(Activity, activity.pk)
     records.require_edit(actor, activity)
     records.check_version(activity, version)
+    tracked = summary.track(activities=Activity.objects.filter(pk=activity.pk))
     before = _snapshot(activity)
     records.assign_fields(activity, fields, ACTIVITY_FIELDS)
     if owner is not None:
@@ -172,6 +175,7 @@ def activity_update(
     activity.refresh_search_index()
     activity.version += 1
     activity.save()
+    tracked.done()
     _set_participants(activity, participants, participant_users)
     records.set_tags(activity, tags)
     after = _snapshot(activity)
@@ -190,4 +194,6 @@ def activity_delete(*, actor, activity: Activity) -> None:
     activity = records.lock(Activity, activity.pk)
     records.require_edit(actor, activity)
     records.audit_delete(actor, activity, ACTIVITY_FIELDS + OWNERSHIP)
+    tracked = summary.track(activities=Activity.objects.filter(pk=activity.pk))
     activity.delete()
+    tracked.done()

@@ -1,8 +1,10 @@
 """What the three dashboards show: KPI values, charts and their drill-down links.
 
 Every number comes from ``analytics.kpis`` with the acting user, so the access
-gate applies; the team filter narrows, never widens. The number of queries per
-dashboard is fixed (it does not grow with rows; tests pin it).
+gate applies (the closed-deal, lead and activity tiles read the same numbers
+from the summary tables, ``analytics.summarised``); the team filter narrows,
+never widens. The number of queries per dashboard is fixed (it does not grow
+with rows; tests pin it).
 """
 
 import datetime
@@ -17,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kizuna.activities.models import Activity
-from kizuna.analytics import charts, kpis
+from kizuna.analytics import charts, kpis, summarised
 from kizuna.analytics.charts import Series, format_money, format_percent
 from kizuna.analytics.periods import FiscalPeriod, Span, last_periods, period_for, week_for
 from kizuna.analytics.targets import is_manager, target_value
@@ -78,8 +80,8 @@ def executive(*, user, period: FiscalPeriod, team: Team | None, currency: str = 
     scope = {"user": user, "team": team}
     base = _base(period, team)
     forecast = kpis.forecast_vs_target(period=period, currency=currency, **scope)
-    sql = kpis.sql_rate(period=period, **scope)
-    lead_time = kpis.average_lead_time_days(period=period, **scope)
+    sql = summarised.sql_rate(period=period, **scope)
+    lead_time = summarised.average_lead_time_days(period=period, **scope)
     days = _("%(days)s days") % {"days": f"{lead_time:.1f}"} if lead_time is not None else ""
     retention = kpis.retention_rate(period=period, **scope)
     tiles = [
@@ -136,7 +138,7 @@ def executive(*, user, period: FiscalPeriod, team: Team | None, currency: str = 
         title=_("Conversion by channel"),
         links=[drill_url("leads", channel=r.channel, **base) for r in channels],
     )
-    losses = kpis.loss_reasons(period=period, **scope)[:5]
+    losses = summarised.loss_reasons(period=period, **scope)[:5]
     loss_chart = charts.bar_chart(
         [r.label for r in losses],
         Series(_("Lost deals"), [r.count for r in losses]),
@@ -144,7 +146,7 @@ def executive(*, user, period: FiscalPeriod, team: Team | None, currency: str = 
         links=[drill_url("lost", reason=r.reason_id or "none", **base) for r in losses],
     )
     months = last_periods("month", 12, min(period.last_day, timezone.localdate()))
-    revenue = kpis.revenue_by_period(periods=months, currency=currency, **scope)
+    revenue = summarised.revenue_by_period(periods=months, currency=currency, **scope)
     revenue_chart = charts.bar_chart(
         [m.start.strftime("%y/%m") for m in months],
         Series(_("Won amount"), revenue),
@@ -253,14 +255,14 @@ def manager(
     win_chart = funnel_chart = ""
     if pipeline is not None:
         funnel_chart = _phase_funnel(open_deals, pipeline, base)
-        rates = kpis.stage_win_rates(pipeline=pipeline, period=period, **scope)
+        rates = summarised.stage_win_rates(pipeline=pipeline, period=period, **scope)
         win_chart = charts.bar_chart(
             [r.stage.label for r in rates],
             Series(_("Win rate"), [r.rate for r in rates]),
             title=_("Win rate per stage"),
             percent=True,
         )
-    counts = kpis.activity_counts(period=week, **scope)
+    counts = summarised.activity_counts(period=week, **scope)
     people: dict[int | None, Any] = {
         u.pk: u for u in User.objects.filter(pk__in=[k for k in counts if k])
     }

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import (
     Case,
@@ -232,9 +233,12 @@ def stage_win_rates(
         .values("deal_status", "top")
         .order_by()
     )
-    sql, params = furthest.query.sql_with_params()
     reached: dict[int, int] = defaultdict(int)
     won: dict[int, int] = defaultdict(int)
+    try:
+        sql, params = furthest.query.sql_with_params()
+    except EmptyResultSet:  # a user who sees nothing (inactive)
+        return [StageRate(stage, 0, 0) for stage in stages]
     with connections[furthest.db].cursor() as cursor:
         cursor.execute(
             f"SELECT top, deal_status, COUNT(*) FROM ({sql}) furthest GROUP BY top, deal_status",

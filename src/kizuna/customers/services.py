@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kizuna.analytics import summary
 from kizuna.automation import assignment, rules, sla
 from kizuna.automation.webhooks import emit_event
 from kizuna.core import audit, records
@@ -231,10 +232,12 @@ def company_delete(*, actor, company: Company) -> None:
             _("Move or delete its divisions, sites and contacts before deleting this company.")
         )
     records.audit_delete(actor, company, COMPANY_FIELDS + OWNERSHIP)
+    tracked = summary.track(activities=summary.Activity.objects.filter(company_id=company.pk))
     try:
         company.delete()
     except ProtectedError as exc:
         raise ValidationError(_("Other records still refer to this company.")) from exc
+    tracked.done()
 
 
 # Contacts ----------------------------------------------------------------
@@ -425,7 +428,9 @@ def contact_delete(*, actor, contact: Contact) -> None:
     contact = records.lock(Contact, contact.pk)
     records.require_edit(actor, contact)
     records.audit_delete(actor, contact, CONTACT_FIELDS + OWNERSHIP)
+    tracked = summary.track(activities=summary.Activity.objects.filter(contact_id=contact.pk))
     contact.delete()
+    tracked.done()
 
 
 # Leads -------------------------------------------------------------------
@@ -462,6 +467,7 @@ def lead_create(
     records.validate(lead, errors)
     sla.start(lead)
     lead.save()
+    summary.track().done(leads=Lead.objects.filter(pk=lead.pk))
     records.set_tags(lead, tags)
     records.audit_create(actor, lead, LEAD_FIELDS + OWNERSHIP)
     rules.record_event(obj=lead, event="created")
@@ -484,6 +490,7 @@ def lead_update(
     lead = records.lock(Lead, lead.pk)
     records.require_edit(actor, lead)
     records.check_version(lead, version)
+    tracked = summary.track(leads=Lead.objects.filter(pk=lead.pk))
     before = records.record_snapshot(lead, LEAD_FIELDS + OWNERSHIP)
     old_status = lead.status
     records.assign_fields(lead, fields, LEAD_FIELDS)
@@ -495,6 +502,7 @@ def lead_update(
     records.validate(lead, errors)
     lead.version += 1
     lead.save()
+    tracked.done()
     records.set_tags(lead, tags)
     after = records.record_snapshot(lead, LEAD_FIELDS + OWNERSHIP)
     records.audit_update(actor, lead, before, after)
@@ -509,7 +517,12 @@ def lead_delete(*, actor, lead: Lead) -> None:
     lead = records.lock(Lead, lead.pk)
     records.require_edit(actor, lead)
     records.audit_delete(actor, lead, LEAD_FIELDS + OWNERSHIP)
+    tracked = summary.track(
+        leads=Lead.objects.filter(pk=lead.pk),
+        activities=summary.Activity.objects.filter(lead_id=lead.pk),
+    )
     lead.delete()
+    tracked.done()
 
 
 @dataclass(frozen=True)
@@ -588,6 +601,7 @@ def lead_convert(*, actor, lead: Lead, company: Company | None = None) -> Conver
         )
         contact_created = True
     before = records.record_snapshot(lead, ["status"])
+    tracked = summary.track(leads=Lead.objects.filter(pk=lead.pk))
     lead.status = Lead.Status.CONVERTED
     lead.converted_at = timezone.now()
     lead.converted_company = company
@@ -596,6 +610,7 @@ def lead_convert(*, actor, lead: Lead, company: Company | None = None) -> Conver
     lead.version += 1
     lead.save()
     sla.contacted(lead_id=lead.pk)
+    tracked.done()
     # The lead's history moves onto the customer's timeline.
     lead.activities.update(contact=contact, company=company)
     audit.record(

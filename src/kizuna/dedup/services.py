@@ -11,6 +11,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kizuna.analytics import summary
 from kizuna.automation.jobs import enqueue_on_commit
 from kizuna.core import access, audit, records
 from kizuna.core.models import AuditEntry
@@ -346,6 +347,7 @@ def record_merge(
     if not loser_ids:
         raise ValidationError(_("Choose at least one other record to merge."))
     ids = [survivor_id, *loser_ids]
+    tracked = summary.track(**summary.merge_scope(entity, ids))
     locked: dict[int, Any] = {
         r.pk: r for r in model._base_manager.select_for_update().filter(pk__in=ids)
     }
@@ -436,6 +438,7 @@ def record_merge(
     survivor.version += 1
     survivor.save()
     snapshot["survivor_version"] = survivor.version
+    tracked.done()
     merge = Merge.objects.create(
         entity=entity,
         survivor_id=survivor_id,
@@ -471,6 +474,9 @@ def merge_undo(*, actor, merge: Merge) -> Merge:
     if merge.undone_at is not None:
         raise MergeUndoError(_("This merge has already been undone."))
     model = MODELS[merge.entity]
+    tracked = summary.track(
+        **summary.merge_scope(merge.entity, [merge.survivor_id, *merge.merged_ids])
+    )
     snapshot = merge.snapshot
     survivor: Any = model._base_manager.select_for_update().filter(pk=merge.survivor_id).first()
     name = snapshot["survivor"].get("name") or " ".join(
@@ -582,6 +588,7 @@ def merge_undo(*, actor, merge: Merge) -> Merge:
     merge.undone_at = timezone.now()
     merge.undone_by = actor
     merge.save(update_fields=["undone_at", "undone_by"])
+    tracked.done()
     changes: dict[str, Any] = audit.diff(before, _audit_fields(merge.entity, survivor))
     changes["merge_undone"] = [merge.merged_ids, None]
     audit.record(actor=actor, action=AuditEntry.Action.UPDATE, obj=survivor, changes=changes)

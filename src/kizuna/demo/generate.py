@@ -1284,6 +1284,9 @@ def load_demo(*, password: str, seed: int = 2024, size: DemoSize | None = None) 
         reset_sequences(ID_TABLES)
         counts["deals"] = create_demo_deals(count=size.deals, seed=seed)
         counts["targets"] = create_demo_targets()
+        from kizuna.analytics import summary
+
+        summary.rebuild()
     counts["users"] = len(org.users)
     return counts
 
@@ -1301,6 +1304,9 @@ def delete_demo() -> None:
         # ORM's delete would refuse (PROTECT) row by row.
         for model in tables:
             cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
+        from kizuna.analytics import summary
+
+        summary.rebuild()
         User.objects.filter(username__in=DEMO_USERNAMES).delete()
         roles = Role.objects.filter(name__in=DEMO_ROLES)
         roles.update(parent=None)

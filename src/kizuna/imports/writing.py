@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
+from kizuna.analytics import summary
 from kizuna.core.text import company_key
 from kizuna.customers.models import (
     Company,
@@ -422,11 +423,14 @@ def write_leads(writer: Writer, rows: list[Row], chunk: ImportChunk) -> None:
         )
         lead.refresh_search_index()
         leads.append(lead)
+    updated = [r.target_id for r in rows if r.outcome in (Outcome.UPDATE, Outcome.MERGE)]
+    tracked = summary.track(leads=Lead.objects.filter(pk__in=[i for i in updated if i]))
     Lead.objects.bulk_create(leads, batch_size=500)
     _add(chunk, "customers.lead", [lead.pk for lead in leads])
     for r, lead in zip(creates, leads, strict=True):
         r.record_id = lead.pk
     _update(writer, Lead, rows, chunk, LEAD_TEXT, lambda obj, extra: obj.refresh_search_index())
+    tracked.done(leads=Lead.objects.filter(pk__in=[lead.pk for lead in leads]))
 
 
 # Deals and activities -------------------------------------------------------
@@ -559,7 +563,37 @@ def undo(batch: ImportBatch) -> None:
             chunk.delete()
 
 
+def _summary_scope(chunk: ImportChunk) -> dict[str, Any]:
+    """The deals, leads and activities an undo may change or delete (also
+    through a deleted company, contact, deal or lead)."""
+    from django.db.models import Q
+
+    from kizuna.activities.models import Activity
+    from kizuna.sales.models import Deal
+
+    def ids(label: str) -> list[int]:
+        return [*chunk.created.get(label, []), *map(int, chunk.before.get(label, {}))]
+
+    return {
+        "deals": Deal.objects.filter(pk__in=ids("sales.deal")),
+        "leads": Lead.objects.filter(pk__in=ids("customers.lead")),
+        "activities": Activity.objects.filter(
+            Q(pk__in=ids("activities.activity"))
+            | Q(deal_id__in=ids("sales.deal"))
+            | Q(lead_id__in=ids("customers.lead"))
+            | Q(contact_id__in=chunk.created.get("customers.contact", []))
+            | Q(company_id__in=chunk.created.get("customers.company", []))
+        ),
+    }
+
+
 def _undo_chunk(chunk: ImportChunk) -> None:
+    tracked = summary.track(**_summary_scope(chunk))
+    _undo_records(chunk)
+    tracked.done()
+
+
+def _undo_records(chunk: ImportChunk) -> None:
     for label, records in chunk.before.items():
         model = apps.get_model(label)
         groups: dict[tuple[str, ...], list] = {}

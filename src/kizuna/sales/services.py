@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kizuna.analytics import summary
 from kizuna.automation import rules
 from kizuna.core import access, audit, records
 from kizuna.core.models import AuditEntry
@@ -234,6 +235,7 @@ def deal_create(
     rules.record_event(obj=deal, event="created")
     if stage.outcome == Stage.Outcome.WON:
         _create_handoff_tasks(actor, deal)
+    summary.track().done(**summary.deal_scope(deal.pk))
     from kizuna.automation.webhooks import emit_event
 
     emit_event(event="deal.created", payload=webhook_payload(deal))
@@ -256,6 +258,7 @@ def deal_update(
     deal = records.lock(Deal, deal.pk)
     records.require_edit(actor, deal)
     records.check_version(deal, version)
+    tracked = summary.track(deals=Deal.objects.filter(pk=deal.pk))
     before = _snapshot(deal)
     if "pipeline" in fields and fields["pipeline"] != deal.pipeline:
         raise ValidationError({"pipeline": [_("Move the deal to a stage to change pipelines.")]})
@@ -280,6 +283,7 @@ def deal_update(
     after = _snapshot(deal)
     records.audit_update(actor, deal, before, after)
     rules.record_event(obj=deal, event="updated", before=before, after=after)
+    tracked.done()
     return deal
 
 
@@ -309,6 +313,7 @@ def deal_move(
         if deal.loss_reason_id is None:
             raise ValidationError({"loss_reason": [_("Choose why the deal was lost.")]})
     check_exit_criteria(deal, stage, from_stage=deal.stage)
+    tracked = summary.track(**summary.deal_scope(deal.pk))
     before = _snapshot(deal)
     now = timezone.now()
     previous = deal.stage
@@ -337,6 +342,7 @@ def deal_move(
     _log_move(actor, deal, previous, stage, now)
     if deal.status == Deal.Status.WON and was != Deal.Status.WON:
         _create_handoff_tasks(actor, deal)
+    tracked.done()
     _emit_move(deal, previous, was)
     return deal
 
@@ -457,7 +463,9 @@ def deal_delete(*, actor, deal: Deal) -> None:
     deal = records.lock(Deal, deal.pk)
     records.require_edit(actor, deal)
     records.audit_delete(actor, deal, AUDITED)
+    tracked = summary.track(**summary.deal_scope(deal.pk))
     deal.delete()
+    tracked.done()
 
 
 def deal_touch(*, deal_id: int, at: datetime.datetime) -> None:
@@ -544,6 +552,7 @@ def pipeline_save(
     pipeline.is_active = is_active
     pipeline.save()
     existing = {s.pk: s for s in pipeline.stages.all()}
+    layout = sorted((s.pk, s.position, s.outcome) for s in existing.values())
     keep = {s["id"] for s in stages if s.get("id")}
     for pk, stage in existing.items():
         if pk not in keep:
@@ -581,6 +590,9 @@ def pipeline_save(
             for n, item in enumerate(i.strip() for i in s.get("checklist", []) if i.strip())
         ]
         stage.save()
+    if layout != sorted(pipeline.stages.values_list("pk", "position", "outcome")):
+        # The stage win rates count the furthest stage position reached.
+        summary.rebuild(tables=["deals"])
     after = audit.snapshot(pipeline, ["name", "kind", "default_stall_days", "is_active"])
     audit.record(
         actor=actor,
