@@ -11,7 +11,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kizuna.core import access
@@ -33,8 +35,8 @@ from kizuna.customers.models import (
     ContactPhone,
     Lead,
 )
+from kizuna.imports import bulk, matching, reading
 from kizuna.imports import fields as F
-from kizuna.imports import matching, reading
 from kizuna.imports.models import ImportBatch, ImportRow
 
 Outcome = ImportRow.Outcome
@@ -76,6 +78,33 @@ class Context:
         self.companies: dict[str, int | None] = {}
         self.seen: dict[str, int] = {}
         self.cache: dict[str, Any] = {}
+        fmap = F.field_map(batch.entity)
+        # (index, header, spec) of every mapped column.
+        self.columns = [
+            (index, batch.headers[index], fmap[key])
+            for index, key in enumerate(batch.mapping)
+            if key and key in fmap
+        ]
+        self.width = len(batch.headers)
+        # Parsed cell values per (field kind, raw text): the same company,
+        # date or title repeats from row to row. An error is kept as the
+        # ValidationError's messages.
+        self.parsed: dict[tuple[str, str], Any] = {}
+        self._company_keys: dict[str, str] = {}
+        self._name_keys: dict[str, str] = {}
+
+    def company_key(self, name: str | None) -> str:
+        name = name or ""
+        key = self._company_keys.get(name)
+        if key is None:
+            key = self._company_keys[name] = company_key(name)
+        return key
+
+    def name_key(self, name: str) -> str:
+        key = self._name_keys.get(name)
+        if key is None:
+            key = self._name_keys[name] = name_key(name)
+        return key
 
     def choice(self, key: str) -> dict[str, str]:
         if key not in self.choices:
@@ -115,45 +144,64 @@ def read_rows(batch: ImportBatch) -> Iterator[tuple[int, list[str]]]:
         yield from table.rows
 
 
+class _Invalid:
+    __slots__ = ("messages",)
+
+    def __init__(self, messages: list[str]):
+        self.messages = messages
+
+
 def clean(ctx: Context, number: int, cells: list[str]) -> Planned:
     batch = ctx.batch
     row = Planned(number, cells)
-    fmap = F.field_map(batch.entity)
-    width = len(batch.headers)
+    width = ctx.width
     if len(cells) > width and any(cells[width:]):
         row.errors.append(
             _("This row has %(cells)d cells but the header has %(columns)d columns.")
             % {"cells": len(cells), "columns": width}
         )
-    for index, key in enumerate(batch.mapping):
-        if not key or index >= len(cells) or not cells[index]:
+    parsed = ctx.parsed
+    values = row.values
+    count = len(cells)
+    for index, header, spec in ctx.columns:
+        if index >= count:
             continue
         raw = cells[index]
-        header = batch.headers[index]
+        if not raw:
+            continue
         if "\ufffd" in raw:
             row.errors.append(
                 _("“%(column)s”: some characters could not be read as %(encoding)s.")
                 % {"column": header, "encoding": reading.ENCODING_LABELS.get(batch.encoding, "")}
             )
             continue
-        if reading.is_formula(raw):
+        if raw[0] == "=" and reading.is_formula(raw):
             row.errors.append(
                 _("“%(column)s” holds a formula (%(value)s). Save the file with values instead.")
                 % {"column": header, "value": raw[:40]}
             )
             continue
-        spec = fmap[key]
-        try:
-            value = _parse(ctx, spec, raw)
-        except ValidationError as exc:
-            row.errors.append(f"“{header}”: {' '.join(exc.messages)}")
+        memo = (spec.key, raw)
+        value = parsed.get(memo)
+        if value is None:
+            try:
+                value = _parse(ctx, spec, raw)
+            except ValidationError as exc:
+                value = _Invalid(exc.messages)
+            if len(parsed) < 200_000:
+                parsed[memo] = value
+        if type(value) is _Invalid:
+            row.errors.append(f"“{header}”: {' '.join(value.messages)}")
             continue
+        key = spec.key
         if spec.multiple:
-            row.values.setdefault(key, [])
-            if value not in row.values[key]:
-                row.values[key].append(value)
-        elif key not in row.values:
-            row.values[key] = value
+            have = values.get(key)
+            if have is None:
+                values[key] = [value]
+            elif value not in have:
+                have.append(value)
+        elif key not in values:
+            values[key] = value
     _complete(ctx, row)
     return row
 
@@ -219,10 +267,10 @@ def _complete(ctx: Context, row: Planned) -> None:
             v["domain"] = (urlsplit(site).hostname or "").removeprefix("www.")
     if entity == "lead":
         v.setdefault("channel", Lead.Channel.OTHER)
-        if v.get("email"):
-            v["email"] = v["email"][0]
-        if v.get("phone"):
-            v["phone"] = v["phone"][0]
+        # One e-mail and one phone per lead (a list when several columns feed them).
+        for key in ("email", "phone"):
+            if isinstance(v.get(key), list):
+                v[key] = v[key][0]
     if entity == "deal":
         if not v.get("name"):
             row.errors.append(_("The deal name is missing."))
@@ -261,25 +309,39 @@ def analyse(batch: ImportBatch, progress=None) -> dict[str, int]:
     ImportRow.objects.filter(batch=batch).delete()
     counts: dict[str, int] = {}
     done = 0
+    plan = bulk.TableWriter(
+        ImportRow,
+        [
+            "batch_id",
+            "number",
+            "outcome",
+            "target_id",
+            "values",
+            "cells",
+            "message",
+            "changed_fields",
+            "score",
+        ],
+        now=timezone.now(),
+    )
     for chunk in _chunks(read_rows(batch), CHUNK):
         planned = [clean(ctx, number, cells) for number, cells in chunk]
         decide(ctx, planned)
-        ImportRow.objects.bulk_create(
-            [
-                ImportRow(
-                    batch=batch,
-                    number=p.number,
-                    outcome=p.outcome,
-                    target_id=p.target_id,
-                    values=p.values if p.outcome != Outcome.ERROR else {},
-                    cells=p.cells if p.outcome == Outcome.ERROR else [],
-                    message=p.message,
-                    changed_fields=p.changed,
-                    score=p.score,
+        with transaction.atomic():
+            plan.write(
+                (
+                    batch.pk,
+                    p.number,
+                    str(p.outcome),
+                    p.target_id,
+                    p.values if p.outcome != Outcome.ERROR else {},
+                    p.cells if p.outcome == Outcome.ERROR else [],
+                    p.message,
+                    p.changed,
+                    p.score,
                 )
                 for p in planned
-            ]
-        )
+            )
         for p in planned:
             counts[p.outcome] = counts.get(p.outcome, 0) + 1
         done += len(planned)
@@ -327,12 +389,17 @@ def decide(ctx: Context, rows: list[Planned]) -> None:
             row.message = " ".join(row.errors)
 
 
-def _person_keys(v: dict[str, Any]) -> list[str]:
-    keys = [f"e:{normalize_email(e)}" for e in v.get("email") or [] if normalize_email(e)]
-    if isinstance(v.get("email"), str) and v["email"]:
-        keys = [f"e:{normalize_email(v['email'])}"]
-    company = company_key(v.get("company") or v.get("company_name") or "")
-    name = name_key((v.get("family_name") or "") + (v.get("given_name") or ""))
+def _person_keys(ctx: Context, v: dict[str, Any]) -> list[str]:
+    emails = v.get("email")
+    if isinstance(emails, str):
+        emails = [emails] if emails else []
+    keys = []
+    for email in emails or ():
+        key = normalize_email(email)
+        if key:
+            keys.append(f"e:{key}")
+    company = ctx.company_key(v.get("company") or v.get("company_name") or "")
+    name = ctx.name_key((v.get("family_name") or "") + (v.get("given_name") or ""))
     if company and name:
         keys.append(f"n:{name}@{company}")
     return keys
@@ -345,9 +412,9 @@ def _collapse_in_file(ctx: Context, rows: list[Planned]) -> None:
         v = row.values
         if ctx.batch.entity == "company":
             keys = [f"c:{v['corporate_number']}"] if v.get("corporate_number") else []
-            keys.append(f"n:{company_key(v.get('name'))}")
+            keys.append(f"n:{ctx.company_key(v.get('name'))}")
         else:
-            keys = _person_keys(v)
+            keys = _person_keys(ctx, v)
         first_number = next((ctx.seen[k] for k in keys if k in ctx.seen), None)
         if first_number is None:
             for k in keys:
@@ -369,7 +436,7 @@ def _collapse_in_file(ctx: Context, rows: list[Planned]) -> None:
 
 def _resolve_companies(ctx: Context, rows: list[Planned]) -> None:
     """A contact's company: by 法人番号, then by folded name; else created."""
-    keys = {company_key(r.values.get("company")) for r in rows if r.values.get("company")}
+    keys = {ctx.company_key(r.values.get("company")) for r in rows if r.values.get("company")}
     numbers = {r.values["corporate_number"] for r in rows if r.values.get("corporate_number")}
     keys -= set(ctx.companies)
     by_number: dict[str, int] = {}
@@ -399,7 +466,7 @@ def _resolve_companies(ctx: Context, rows: list[Planned]) -> None:
             continue
         company_id = by_number.get(number) if number else None
         if company_id is None and name:
-            company_id = ctx.companies.get(company_key(name))
+            company_id = ctx.companies.get(ctx.company_key(name))
         if company_id is None:
             if name:
                 v["company_new"] = True

@@ -1,0 +1,172 @@
+# ruff: noqa: E501  (sample rows read best on one line)
+"""The import's fast paths write what the services would write."""
+
+import random
+
+import pytest
+from django.db import connection
+
+from kizuna.core import search
+from kizuna.core.validators import normalize_phone
+from kizuna.customers.models import Company, Contact, ContactEmail, ContactEmployment, Lead
+from kizuna.customers.services import company_create, contact_create
+from kizuna.dedup import services as dedup
+from kizuna.dedup.models import DuplicateCandidate
+from kizuna.imports import bulk, services
+from kizuna.imports.fields import parse_phone
+
+CARDS = (
+    "会社名,部署名,役職,姓,名,フリガナ,メールアドレス,電話番号,携帯電話,郵便番号,住所,名刺交換日\n"
+    "株式会社ＡＢＣ,営業部,部長,佐藤,太郎,サトウ タロウ,taro@abc.co.jp,03-1234-5678,090-1111-2222,100-0001,東京都千代田区千代田1-1,令和8年1月2日\n"
+    "(株)ABC,開発部,,鈴木,花子,スズキ ハナコ,hanako@abc.co.jp,03-1234-5679,,100-0001,東京都千代田区千代田1-1,2026/1/2\n"
+    "山田商事,総務,課長,山田,一郎,,ichiro@yamada.jp,06-1111-2222,,,,\n"
+    "ＸＹＺ株式会社,,,髙橋,健,タカハシ ケン,ken@xyz.jp,+81 3 9999 0000,,,,\n"
+)
+
+
+@pytest.mark.parametrize("region", ["JP", "KR"])
+def test_the_phone_fast_path_gives_what_phonenumbers_gives(region):
+    rng = random.Random(7)
+    samples = ["03-1234-5678", "(03)1234-5678", "090 1234 5678", "0120-123-456"]
+    samples += ["010-1234-5678", "02-123-4567", "081-234-5678", "0212345678"]
+    for prefix in range(1, 100):
+        for length in (10, 11):
+            rest = "".join(rng.choice("0123456789") for _ in range(length - 3))
+            samples.append(f"0{prefix:02d}{rest}")
+    for raw in samples:
+        try:
+            expected = normalize_phone(raw, region)
+        except Exception:
+            expected = None
+        try:
+            got = parse_phone(raw, region)
+        except Exception:
+            got = None
+        assert got == expected, raw
+
+
+def test_imported_records_are_written_as_the_services_write_them(org, do_import):
+    batch = do_import(org.rep, "contact", CARDS)
+    assert batch.status == "done", batch.error
+    contacts = list(Contact.objects.all())
+    assert len(contacts) == 4
+    for contact in contacts:
+        stored = contact.search_index
+        contact.refresh_search_index(
+            *contact.emails.values_list("email", flat=True),
+            *(p.lstrip("+") for p in contact.phones.values_list("number", flat=True)),
+        )
+        assert stored == contact.search_index
+        assert contact.version == 1 and contact.custom_field_data == {}
+        assert contact.created_at and contact.updated_at
+        assert contact.owner_id == org.rep.pk and contact.team_id == org.rep.team_id
+        assert ContactEmployment.objects.get(contact=contact).company_id == contact.company_id
+    for company in Company.objects.all():
+        stored = company.search_index
+        company.refresh_search_index()
+        assert stored == company.search_index
+        assert company.path == f"/{company.pk}/" and company.kind == "company"
+    # The search index table follows (FTS5 on SQLite, the column on PostgreSQL).
+    assert [c.family_name for c in search.filter_search(Contact.objects.all(), "たかはし")] == [
+        "髙橋"
+    ]
+    assert [c.name for c in search.filter_search(Company.objects.all(), "xyz")] == [
+        "ＸＹＺ株式会社"
+    ]
+    # Ids were taken from the table: new rows after the import do not collide.
+    later = contact_create(actor=org.rep, family_name="後藤")
+    assert later.pk > max(c.pk for c in contacts)
+
+
+def test_updates_reindex_and_undo_restores_the_index(org, do_import):
+    abc = company_create(actor=org.rep, name="株式会社ABC")
+    taro = contact_create(
+        actor=org.rep, family_name="佐藤", given_name="太郎", company=abc, emails=["taro@abc.co.jp"]
+    )
+    before = Contact.objects.get(pk=taro.pk).search_index
+    batch = do_import(org.rep, "contact", CARDS)
+    taro.refresh_from_db()
+    assert taro.title == "部長" and taro.version == 2
+    assert taro in search.filter_search(Contact.objects.all(), "部長")
+    services.batch_undo(actor=org.rep, batch=batch)
+    taro.refresh_from_db()
+    assert taro.search_index == before and taro.title == ""
+    assert taro not in search.filter_search(Contact.objects.all(), "部長")
+    assert list(Contact.objects.all()) == [taro]
+    assert ContactEmail.objects.count() == 1
+
+
+def test_leads_and_companies_take_the_bulk_path(org, do_import):
+    leads = do_import(
+        org.rep,
+        "lead",
+        "氏名,会社名,メール,電話\n田中 一,ACME,t@acme.jp,03-1111-2222\n木村 二,ＡＣＭＥ,k@acme.jp,\n",
+        encoding="utf-8",
+    )
+    assert leads.status == "done", leads.error
+    for lead in Lead.objects.all():
+        stored = lead.search_index
+        lead.refresh_search_index()
+        assert stored == lead.search_index and lead.channel == "other"
+    tanaka = Lead.objects.get(family_name="田中")
+    assert (tanaka.phone, tanaka.email) == ("+81311112222", "t@acme.jp")
+    companies = do_import(
+        org.rep,
+        "company",
+        "会社名,法人番号,電話番号,住所\n株式会社テスト,,03-5555-6666,東京都港区1-1\n",
+        encoding="utf-8",
+    )
+    assert companies.status == "done", companies.error
+    company = Company.objects.get(name="株式会社テスト")
+    assert company.phone == "+81355556666" and company.prefecture == "東京都"
+    stored = company.search_index
+    company.refresh_search_index()
+    assert stored == company.search_index
+
+
+def test_candidates_add_many_adds_new_pairs_once(org):
+    a, b, c = (contact_create(actor=org.rep, family_name=n).pk for n in ("甲", "乙", "丙"))
+    dedup.candidate_add(entity="contact", a_id=a, b_id=b, score=0.9, evidence=[], source="scan")
+    DuplicateCandidate.objects.update(status=DuplicateCandidate.Status.DISMISSED)
+    added = dedup.candidates_add_many(
+        entity="contact",
+        pairs=[(b, a, 0.8, []), (c, a, 0.7, [{"field": "name"}]), (a, c, 0.6, None)],
+        source="import",
+        import_batch_id=42,
+    )
+    assert added == 1
+    pairs = {(p.a_id, p.b_id): p for p in DuplicateCandidate.objects.all()}
+    assert pairs[(a, b)].status == "dismissed" and pairs[(a, b)].source == "scan"
+    new = pairs[(min(a, c), max(a, c))]
+    assert (new.score, new.evidence, new.import_batch_id, new.band) == (
+        0.7,
+        [{"field": "name"}],
+        42,
+        "review",
+    )
+    with pytest.raises(ValueError):
+        dedup.candidates_add_many(entity="deal", pairs=[], source="import")
+
+
+def test_reserved_ids_never_reuse_a_deleted_id(org):
+    last = contact_create(actor=org.rep, family_name="最後")
+    Contact.objects.filter(pk=last.pk).delete()
+    (first,) = bulk.reserve_ids(Contact, 1)
+    assert first > last.pk
+    assert bulk.reserve_ids(Contact, 0) == []
+
+
+def test_preview_and_run_queries_do_not_grow_with_rows(
+    org, do_import, django_assert_max_num_queries
+):
+    head, *rows = CARDS.strip().split("\n")
+    few = "\n".join([head, *rows]) + "\n"
+    many = [head]
+    for i in range(300):
+        many.append(
+            f"新会社{i % 40},営業部,部長,姓{i},名,セイ メイ,p{i}@ex{i % 7}.co.jp,03-{i:04d}-0000,,,,"
+        )
+    do_import(org.rep, "contact", few)
+    with django_assert_max_num_queries(80 if connection.vendor == "sqlite" else 90):
+        batch = do_import(org.rep, "contact", "\n".join(many) + "\n")
+    assert batch.counts.get("create") == 300, batch.counts
