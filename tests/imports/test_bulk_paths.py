@@ -170,3 +170,24 @@ def test_preview_and_run_queries_do_not_grow_with_rows(
     with django_assert_max_num_queries(80 if connection.vendor == "sqlite" else 90):
         batch = do_import(org.rep, "contact", "\n".join(many) + "\n")
     assert batch.counts.get("create") == 300, batch.counts
+
+
+def test_cached_grams_are_the_search_grams(org):
+    from kizuna.core.text import search_grams
+    from kizuna.imports.models import ImportBatch
+    from kizuna.imports.writing import Writer
+
+    writer = Writer(ImportBatch(entity="contact", created_by=org.rep))
+    for email in [
+        "Taro.Sato+news@ABC.co.jp",
+        "a_b-c@example.com",
+        "x@y.jp",
+        "@only.domain",
+        "noat",
+        "名前@例え.jp",
+        "ｔａｒｏ@abc.jp",
+    ]:
+        assert writer.address_grams(email) == search_grams(email), email
+        assert writer.address_grams(email) == search_grams(email), email  # cached
+    values = ["佐藤太郎", "佐藤", "", "ｻﾄｳ ﾀﾛｳ", "営業部", "佐藤"]
+    assert writer.grams(*values) == search_grams(*values)

@@ -7,13 +7,14 @@ internal ids.
 """
 
 import datetime
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.validators import EmailValidator
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -280,10 +281,31 @@ def parse_amount(raw: str, currency: str = "JPY") -> Decimal:
     return parse(raw, currency=currency)
 
 
+_DJANGO_EMAIL = EmailValidator()
+
+
+@functools.lru_cache(maxsize=20_000)
+def _domain_ok(domain_part: str) -> bool:
+    return _DJANGO_EMAIL.validate_domain_part(domain_part)
+
+
+class _EmailValidator(EmailValidator):
+    """Django's e-mail validator, remembering which domains it has checked.
+
+    The domain check is most of its cost, and a file holds few domains.
+    """
+
+    def validate_domain_part(self, domain_part: str) -> bool:
+        return _domain_ok(domain_part)
+
+
+_validate_email = _EmailValidator()
+
+
 def parse_email(raw: str) -> str:
     email = unicodedata.normalize("NFKC", raw).strip()
     try:
-        validate_email(email)
+        _validate_email(email)
     except ValidationError as exc:
         raise ValidationError(_("“%(value)s” is not an e-mail address.") % {"value": raw}) from exc
     local, _at, domain = email.rpartition("@")

@@ -83,6 +83,7 @@ class Writer:
         self.now = timezone.now()
         self.today = timezone.localdate()
         self._grams: dict[str, str] = {}
+        self._company_keys: dict[str, str] = {}
         self._tables: dict[tuple, bulk.TableWriter] = {}
 
     def table(self, model, columns: tuple[str, ...]) -> bulk.TableWriter:
@@ -90,6 +91,24 @@ class Writer:
         if writer is None:
             writer = self._tables[(model, columns)] = bulk.TableWriter(model, columns, self.now)
         return writer
+
+    def company_key(self, name: str) -> str:
+        key = self._company_keys.get(name)
+        if key is None:
+            key = self._company_keys[name] = company_key(name)
+        return key
+
+    def address_grams(self, email: str) -> str:
+        """``search_grams(email)``: of an ASCII address, the local part's
+        grams and the (cached) domain's, since "@" separates words."""
+        local, at, domain = email.rpartition("@")
+        if not at or not email.isascii():
+            return search_grams(email)
+        return self.grams(domain) if not local else self._join(search_grams(local), domain)
+
+    def _join(self, first: str, value: str) -> str:
+        rest = self.grams(value)
+        return f"{first} {rest}" if first and rest else first or rest
 
     def grams(self, *values: str) -> str:
         """``core.text.search_grams(*values)``, cached per value.
@@ -243,7 +262,7 @@ def _new_company(writer: Writer, values: dict[str, Any], name_field: str) -> dic
         team_id=team_id,
         kind=str(Company.Kind.COMPANY),
         name=name,
-        name_key=company_key(name),
+        name_key=writer.company_key(name),
     )
     if name_field == "name":
         for f in COMPANY_TEXT:
@@ -346,7 +365,7 @@ def _companies_for(writer: Writer, rows: list[Row], chunk: ImportChunk) -> None:
     wanted: dict[str, dict[str, Any]] = {}
     for r in rows:
         if r.values.get("company_new"):
-            key = company_key(r.values["company"])
+            key = writer.company_key(r.values["company"])
             if key not in writer.new_companies:
                 wanted.setdefault(key, r.values)
     if not wanted:
@@ -361,7 +380,7 @@ def _company_id(writer: Writer, values: dict[str, Any]) -> int | None:
     if values.get("company_id"):
         return values["company_id"]
     if values.get("company_new"):
-        return writer.new_companies[company_key(values["company"])]
+        return writer.new_companies[writer.company_key(values["company"])]
     return None
 
 
@@ -373,7 +392,7 @@ def write_contacts(writer: Writer, rows: list[Row], chunk: ImportChunk) -> None:
     creates = [r for r in rows if r.outcome in (Outcome.CREATE, Outcome.REVIEW)]
     ids = bulk.reserve_ids(Contact, len(creates))
     contacts, emails, phones, jobs = [], [], [], []
-    grams = writer.grams
+    grams, address_grams = writer.grams, writer.address_grams
     today = writer.today
     for r, pk in zip(creates, ids, strict=True):
         v = r.values
@@ -392,7 +411,8 @@ def write_contacts(writer: Writer, rows: list[Row], chunk: ImportChunk) -> None:
             g
             for g in (
                 grams(family + given, family, given, family_r + given_r, title, department),
-                search_grams(*addresses, *(p.lstrip("+") for p in numbers)),
+                *map(address_grams, addresses),
+                *(search_grams(p.lstrip("+")) for p in numbers),
             )
             if g
         )
