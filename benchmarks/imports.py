@@ -1,7 +1,7 @@
 """Import benchmark: a Shift_JIS CSV of contacts against a large database.
 
     .venv/bin/python benchmarks/imports.py [--database-url URL]
-        [--existing 500000 --rows 100000]
+        [--existing 500000 --rows 100000] [--keep DIR]
 
 Seeds ``--existing`` contacts (with companies, e-mails and phones) with the
 foundation benchmark's fast writer, writes a CP932 CSV of ``--rows``
@@ -265,7 +265,8 @@ def report(vendor: str, sizes: dict, seed_seconds: float, base: float, t: dict) 
         f"--existing {sizes['existing']} --rows {rows}`"
         + (" --database-url postgresql://…" if vendor == "postgresql" else ""),
         "",
-        f"- existing contacts: {sizes['existing']:,} (seeded in {seed_seconds:.1f} s)",
+        f"- existing contacts: {sizes['existing']:,}"
+        + (f" (seeded in {seed_seconds:.1f} s)" if seed_seconds else " (seeded by an earlier run)"),
         f"- imported rows: {rows:,} (CP932 CSV, {sizes['bytes'] / 1e6:.1f} MB; "
         f"mix {sizes['mix']}); detected encoding {t['encoding']}",
         f"- preview outcome: {t['counts']}; final status {t['status']}",
@@ -298,9 +299,23 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--existing", type=int, default=500_000)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--no-write", action="store_true", help="do not write results/")
+    parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        default="",
+        help="keep the seeded database (SQLite: in DIR; PostgreSQL: the database) and "
+        "reuse it when run again with the same sizes: only the import is measured again",
+    )
     args = parser.parse_args(argv)
     foundation = _foundation()
-    cleanup = foundation.configure(args.database_url or None)
+    reuse = bool(args.keep)
+    if args.keep and args.database_url:
+        _create_database(args.database_url)
+    if args.keep and not args.database_url:
+        Path(args.keep).mkdir(parents=True, exist_ok=True)
+    cleanup = foundation.configure(args.database_url or None, reuse_dir=args.keep or None)
+    if args.keep and not args.database_url:
+        cleanup["scratch_dir"] = False
     try:
         from django.core.management import call_command
         from django.db import connection
@@ -310,31 +325,52 @@ def main(argv: list[str] | None = None) -> str:
             from django.conf import settings
 
             settings.MEDIA_ROOT = media
-            text = run(args.existing, args.rows, connection.vendor)
+            text = run(args.existing, args.rows, connection.vendor, reuse=reuse)
         if not args.no_write:
             RESULTS_DIR.mkdir(exist_ok=True)
             (RESULTS_DIR / f"imports-{connection.vendor}.md").write_text(text)
         print(text)
         return text
     finally:
-        foundation.teardown(cleanup)
+        foundation.teardown(cleanup, keep=bool(args.keep))
 
 
-def run(existing: int, rows: int, vendor: str) -> str:
+def _create_database(url: str) -> None:
+    """The PostgreSQL database of ``--keep``, created the first time."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.strip("/")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def run(existing: int, rows: int, vendor: str, reuse: bool = False) -> str:
+    from kizuna.customers.models import Contact
+
     foundation = _foundation()
-    print(f"Seeding {existing:,} contacts on {vendor} …", flush=True)
     started = time.perf_counter()
-    result = foundation.seed(
-        companies=max(existing // 5, 10),
-        contacts=existing,
-        activities=0,
-        leads=0,
-        teams=5,
-        users=20,
-        baseline_rows=0,
-    )
-    seed_seconds = time.perf_counter() - started
-    actor = result.org.admin
+    if reuse and Contact.objects.count() >= existing:
+        print(f"Reusing the {Contact.objects.count():,} contacts seeded before …", flush=True)
+        actor = foundation.kept_org().admin
+        seed_seconds = 0.0
+    else:
+        print(f"Seeding {existing:,} contacts on {vendor} …", flush=True)
+        result = foundation.seed(
+            companies=max(existing // 5, 10),
+            contacts=existing,
+            activities=0,
+            leads=0,
+            teams=5,
+            users=20,
+            baseline_rows=0,
+        )
+        seed_seconds = time.perf_counter() - started
+        actor = result.org.admin
     data, mix = make_csv(rows)
     print(f"Baseline bulk_create of {rows:,} rows …", flush=True)
     base = baseline(data, actor)
