@@ -191,3 +191,72 @@ def test_cached_grams_are_the_search_grams(org):
         assert writer.address_grams(email) == search_grams(email), email  # cached
     values = ["佐藤太郎", "佐藤", "", "ｻﾄｳ ﾀﾛｳ", "営業部", "佐藤"]
     assert writer.grams(*values) == search_grams(*values)
+
+
+def _pipeline(org):
+    from kizuna.sales import services as sales
+    from kizuna.sales.models import Pipeline
+
+    # Deals go to the first active pipeline (a data migration may ship one).
+    pipeline = Pipeline.objects.filter(is_active=True).first()
+    if pipeline is None:
+        pipeline = sales.pipeline_install_template(actor=org.admin, template="six_phase")
+    return pipeline, list(pipeline.stages.order_by("position", "id"))
+
+
+def test_deals_find_company_contact_and_stage_by_natural_keys(org, do_import):
+    from kizuna.sales.models import Deal
+
+    _pipeline_obj, stages = _pipeline(org)
+    stage = stages[1]
+    abc = company_create(actor=org.rep, name="株式会社ABC", corporate_number="", domain="abc.co.jp")
+    xyz = company_create(actor=org.rep, name="XYZ商事")
+    hidden = company_create(actor=org.outsider, name="秘密商事")
+    taro = contact_create(actor=org.rep, family_name="佐藤", company=abc, emails=["taro@abc.co.jp"])
+    text = (
+        "商談名,会社名,担当者メール,金額,ステージ\n"
+        f'案件A,(株)ABC,taro@abc.co.jp,"1,000",{stage.name}\n'
+        "案件B,abc.co.jp,,200,\n"
+        "案件C,ＸＹＺ商事,,300,\n"
+        "案件D,秘密商事,,400,\n"
+        "案件E,ABC,nobody@abc.co.jp,500,\n"
+        "案件F,ABC,,600,存在しない段階\n"
+    )
+    batch = do_import(org.rep, "deal", text, encoding="utf-8")
+    assert batch.status == "done", batch.error
+    rows = {r.number: r for r in batch.rows.all()}
+    assert rows[2].outcome == "create" and rows[2].values["company_id"] == abc.pk
+    assert rows[2].values["contact_id"] == taro.pk and rows[2].values["stage_id"] == stage.pk
+    assert rows[3].values["company_id"] == abc.pk  # by domain
+    assert rows[4].values["company_id"] == xyz.pk
+    assert rows[5].outcome == "error" and "秘密商事" in rows[5].message
+    assert rows[6].outcome == "error" and "nobody@abc.co.jp" in rows[6].message
+    assert rows[7].outcome == "error" and "存在しない段階" in rows[7].message
+    deal = Deal.objects.get(name="案件A")
+    assert deal.company == abc and deal.stage == stage and deal.amount == 1000
+    assert not Deal.objects.filter(company=hidden).exists()
+
+
+def test_deal_preview_queries_do_not_grow_with_rows(org, media):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from kizuna.imports.models import ImportBatch
+
+    stage = _pipeline(org)[1][0].name
+    company_create(actor=org.rep, name="株式会社ABC")
+    contact_create(actor=org.rep, family_name="佐藤", emails=["taro@abc.co.jp"])
+
+    def preview(count: int) -> int:
+        lines = ["商談名,会社名,担当者メール,ステージ"]
+        lines += [f"案件{i},ABC,taro@abc.co.jp,{stage}" for i in range(count)]
+        upload = SimpleUploadedFile("deals.csv", ("\n".join(lines) + "\n").encode())
+        batch = services.batch_upload(actor=org.rep, entity="deal", upload=upload)
+        ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.ANALYSING)
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            services.analyse_now(batch.pk)
+        return len(queries)
+
+    assert preview(120) == preview(3)

@@ -676,72 +676,99 @@ def _check_targets(ctx: Context, rows: list[Planned]) -> None:
             }
 
 
+def _contact_email(v: dict[str, Any]) -> str | None:
+    email = v.get("contact_email")
+    if isinstance(email, list):
+        return email[0] if email else None
+    return email or None
+
+
+def _first_per_key(query, key: str) -> dict[Any, int]:
+    """key value -> the pk of the first record in ``query``'s order."""
+    found: dict[Any, int] = {}
+    for pk, value in query.values_list("pk", key):
+        found.setdefault(value, pk)
+    return found
+
+
 def _resolve_relations(ctx: Context, rows: list[Planned]) -> None:
-    """A deal's or activity's company and contact, by natural keys."""
+    """A deal's or activity's company and contact, by natural keys.
+
+    The keys of the whole chunk are looked up together, a few queries per
+    chunk: 法人番号, then the folded name (newest first), then the domain.
+    """
+    visible = access.visible(Company.objects.all(), ctx.user)
+    numbers = {r.values["corporate_number"] for r in rows if r.values.get("corporate_number")}
+    names = {r.values["company"] for r in rows if r.values.get("company")}
+    domains = {n.lower() for n in names if "." in n and " " not in n}
+    by_number = by_key = by_domain = {}
+    if numbers:
+        by_number = _first_per_key(visible.filter(corporate_number__in=numbers), "corporate_number")
+    if names:
+        by_key = _first_per_key(
+            visible.filter(name_key__in={ctx.company_key(n) for n in names}).order_by("-id"),
+            "name_key",
+        )
+    if domains:
+        by_domain = _first_per_key(visible.filter(domain__in=domains).order_by("-id"), "domain")
+    companies = Company.objects.in_bulk(
+        {*by_number.values(), *by_key.values(), *by_domain.values()}
+    )
+    emails = {e for r in rows if (e := _contact_email(r.values))}
+    by_email: dict[Any, int] = {}
+    if emails:
+        by_email = {
+            email: contact_id
+            for contact_id, email in ContactEmail.objects.filter(
+                email__in=emails, contact__in=access.visible(Contact.objects.all(), ctx.user)
+            )
+            .order_by("-position", "-id")
+            .values_list("contact_id", "email")
+        }
     for row in rows:
         v = row.values
-        company = None
-        if v.get("corporate_number"):
-            company = (
-                access.visible(Company.objects.all(), ctx.user)
-                .filter(corporate_number=v["corporate_number"])
-                .first()
-            )
-        if company is None and v.get("company"):
-            query = access.visible(Company.objects.all(), ctx.user)
+        company_id = by_number.get(v["corporate_number"]) if v.get("corporate_number") else None
+        if company_id is None and v.get("company"):
             name = v["company"]
-            domain = name.lower() if "." in name and " " not in name else ""
-            company = (
-                query.filter(name_key=company_key(name)).order_by("-id").first()
-                or (domain and query.filter(domain=domain).order_by("-id").first())
-                or None
-            )
-        if (v.get("company") or v.get("corporate_number")) and company is None:
+            company_id = by_key.get(ctx.company_key(name))
+            if company_id is None and "." in name and " " not in name:
+                company_id = by_domain.get(name.lower())
+        if (v.get("company") or v.get("corporate_number")) and company_id is None:
             row.errors.append(
                 _("No company “%(name)s” that you have access to.")
                 % {"name": v.get("company") or v.get("corporate_number")}
             )
-        if company is not None:
-            v["company_id"] = company.pk
-            row.message = str(company)
-        email = (
-            (v.get("contact_email") or [None])[0]
-            if isinstance(v.get("contact_email"), list)
-            else v.get("contact_email")
-        )
+        if company_id is not None:
+            v["company_id"] = company_id
+            row.message = str(companies[company_id])
+        email = _contact_email(v)
         if email:
-            contact_id = (
-                ContactEmail.objects.filter(
-                    email=email,
-                    contact__in=access.visible(Contact.objects.all(), ctx.user),
-                )
-                .values_list("contact_id", flat=True)
-                .first()
-            )
+            contact_id = by_email.get(email)
             if contact_id is None:
                 row.errors.append(_("No contact with the e-mail %(email)s.") % {"email": email})
             else:
                 v["contact_id"] = contact_id
         if ctx.batch.entity == "deal" and v.get("stage"):
-            stage = _stage_by_name(v["stage"])
+            stage = _stage_by_name(ctx, v["stage"])
             if stage is None:
                 row.errors.append(_("No stage “%(name)s”.") % {"name": v["stage"]})
             else:
                 v["stage_id"] = stage
 
 
-def _stage_by_name(name: str) -> int | None:
+def _stage_by_name(ctx: Context, name: str) -> int | None:
+    """A stage of the active pipeline by its name in any language (read once per file)."""
     from kizuna.sales.models import Pipeline, Stage
 
-    pipeline = Pipeline.objects.filter(is_active=True).first()
-    if pipeline is None:
-        return None
-    key = F.header_key(name)
-    for stage in Stage.objects.filter(pipeline=pipeline):
-        names = {stage.name, *(stage.translations or {}).values()}
-        if key in {F.header_key(n) for n in names}:
-            return stage.pk
-    return None
+    if "stages" not in ctx.cache:
+        stages: dict[str, int] = {}
+        pipeline = Pipeline.objects.filter(is_active=True).first()
+        if pipeline is not None:
+            for stage in Stage.objects.filter(pipeline=pipeline):
+                for n in {stage.name, *(stage.translations or {}).values()}:
+                    stages.setdefault(F.header_key(n), stage.pk)
+        ctx.cache["stages"] = stages
+    return ctx.cache["stages"].get(F.header_key(name))
 
 
 __all__ = ["analyse", "clean", "decide", "Context", "email_domain"]
