@@ -260,3 +260,21 @@ def test_deal_preview_queries_do_not_grow_with_rows(org, media):
         return len(queries)
 
     assert preview(120) == preview(3)
+
+
+def test_a_company_the_user_cannot_see_is_an_error_in_every_chunk(org, do_import, monkeypatch):
+    from kizuna.imports import analysis
+
+    monkeypatch.setattr(analysis, "CHUNK", 2)
+    company_create(actor=org.outsider, name="秘密商事")
+    mine = company_create(actor=org.rep, name="東京商事")
+    text = "会社名,姓,メールアドレス\n" + "".join(
+        f"{name},姓{i},p{i}@example.jp\n"
+        for i, name in enumerate(["秘密商事", "東京商事", "(株)秘密商事", "東京商事", "新商事"])
+    )
+    batch = do_import(org.rep, "contact", text, encoding="utf-8", start=False)
+    rows = {r.number: r for r in batch.rows.all()}
+    assert [rows[n].outcome for n in (2, 4)] == ["error", "error"]
+    assert "秘密商事" in rows[4].message
+    assert rows[3].values["company_id"] == rows[5].values["company_id"] == mine.pk
+    assert rows[6].values["company_new"] is True

@@ -76,6 +76,7 @@ class Context:
         self.choices: dict[str, dict[str, str]] = {}
         # company_key -> (id or None when it will be created, visible)
         self.companies: dict[str, int | None] = {}
+        self.visible_companies: dict[int, bool] = {}
         self.seen: dict[str, int] = {}
         self.cache: dict[str, Any] = {}
         fmap = F.field_map(batch.entity)
@@ -454,10 +455,21 @@ def _resolve_companies(ctx: Context, rows: list[Planned]) -> None:
         )
         for key in keys:
             ctx.companies[key] = found.get(key)
-    ids = {i for i in [*by_number.values(), *ctx.companies.values()] if i}
-    visible = set(
-        access.visible(Company.objects.filter(pk__in=ids), ctx.user).values_list("pk", flat=True)
-    )
+    # Which of this chunk's companies the user may see, each asked once per file.
+    wanted: set[int | None] = set(by_number.values())
+    for row in rows:
+        if row.values.get("company"):
+            wanted.add(ctx.companies.get(ctx.company_key(row.values["company"])))
+    ids = {i for i in wanted if i and i not in ctx.visible_companies}
+    if ids:
+        visible_now = set(
+            access.visible(Company.objects.filter(pk__in=ids), ctx.user).values_list(
+                "pk", flat=True
+            )
+        )
+        for i in ids:
+            ctx.visible_companies[i] = i in visible_now
+    visible = ctx.visible_companies
     for row in rows:
         v = row.values
         name = v.get("company")
@@ -471,7 +483,7 @@ def _resolve_companies(ctx: Context, rows: list[Planned]) -> None:
             if name:
                 v["company_new"] = True
             continue
-        if company_id not in visible:
+        if not visible.get(company_id):
             row.errors.append(
                 _("The company “%(name)s” is not one you have access to.")
                 % {"name": name or number}
