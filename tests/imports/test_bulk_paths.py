@@ -278,3 +278,33 @@ def test_a_company_the_user_cannot_see_is_an_error_in_every_chunk(org, do_import
     assert "秘密商事" in rows[4].message
     assert rows[3].values["company_id"] == rows[5].values["company_id"] == mine.pk
     assert rows[6].values["company_new"] is True
+
+
+def test_company_and_lead_updates_keep_the_index_as_the_services_write_it(org, do_import):
+    from kizuna.customers.services import lead_create
+
+    acme = company_create(actor=org.rep, name="株式会社テスト", city="港区")
+    lead = lead_create(
+        actor=org.rep, family_name="田中", email="t@acme.jp", channel="other", campaign="展示会"
+    )
+    companies = do_import(
+        org.rep,
+        "company",
+        "会社名,電話番号,フリガナ\n株式会社テスト,03-5555-6666,テスト\n",
+        encoding="utf-8",
+    )
+    leads = do_import(
+        org.rep, "lead", "氏名,メール,部署\n田中 一,t@acme.jp,営業部\n", encoding="utf-8"
+    )
+    assert companies.counts == {"update": 1} and leads.counts == {"update": 1}
+    for obj in (acme, lead):
+        obj.refresh_from_db()
+        stored = obj.search_index
+        obj.refresh_search_index()
+        assert stored == obj.search_index and obj.version == 2
+    assert acme.phone == "+81355556666" and lead.department == "営業部"
+    for batch in (leads, companies):
+        services.batch_undo(actor=org.rep, batch=batch)
+    acme.refresh_from_db()
+    lead.refresh_from_db()
+    assert (acme.phone, acme.version, lead.department, lead.version) == ("", 1, "", 1)

@@ -274,15 +274,7 @@ def _new_company(writer: Writer, values: dict[str, Any], name_field: str) -> dic
     else:
         company["corporate_number"] = values.get("corporate_number", "")
     company["postal_code"] = company["postal_code"].replace("〒", "").strip()
-    # Company.search_values().
-    company["search_index"] = writer.grams(
-        company["name"],
-        company["name_reading"],
-        company["corporate_number"],
-        company["domain"],
-        company["city"],
-        company["phone"].lstrip("+"),
-    )
+    company["search_index"] = _company_index(writer, company)
     return company
 
 
@@ -307,52 +299,75 @@ def write_companies(writer: Writer, rows: list[Row], chunk: ImportChunk) -> None
     _create_companies(writer, companies, chunk)
     for r, company in zip(creates, companies, strict=True):
         r.record_id = company["id"]
-    _update(
-        writer, Company, rows, chunk, COMPANY_TEXT, lambda obj, extra: obj.refresh_search_index()
-    )
+    _update(writer, Company, rows, chunk, COMPANY_TEXT, lambda obj: _company_index(writer, obj))
 
 
-def _update(writer, model, rows, chunk, fields, reindex, extra_fields=()) -> dict[int, Any]:
-    """Apply the rows' non-empty values to the records they update or merge into."""
+def _update(
+    writer: Writer,
+    model,
+    rows: list[Row],
+    chunk: ImportChunk,
+    fields: list[str],
+    index: Callable[[dict[str, Any]], str],
+    extra_fields: tuple[str, ...] = (),
+    read_only: tuple[str, ...] = (),
+) -> dict[int, dict[str, Any]]:
+    """Apply the rows' non-empty values to the records they update or merge into.
+
+    The records are read as dicts (``fields``, ``extra_fields`` and what
+    ``index`` needs besides), locked, and written back with their new search
+    index, version and ``updated_at`` in a few statements.
+    """
     updates = [r for r in rows if r.outcome in (Outcome.UPDATE, Outcome.MERGE)]
     if not updates:
         return {}
+    saved = [*fields, *extra_fields, "search_index", "version"]
     targets = {
-        obj.pk: obj
-        for obj in model.objects.select_for_update().filter(pk__in=[r.target_id for r in updates])
+        obj["id"]: obj
+        for obj in model.objects.select_for_update()
+        .filter(pk__in=[r.target_id for r in updates])
+        .order_by()
+        .values("id", *saved, *read_only)
     }
     label = model._meta.label_lower
     before = chunk.before.setdefault(label, {})
     after = chunk.after.setdefault(label, {})
-    changed = []
     for r in updates:
         obj = targets.get(r.target_id)
         if obj is None:
             r.error = _("The record this row matched was deleted in the meantime.")
             continue
-        if str(obj.pk) not in before:
-            before[str(obj.pk)] = {
-                f: getattr(obj, f) for f in [*fields, *extra_fields, "search_index", "version"]
-            }
+        if str(obj["id"]) not in before:
+            before[str(obj["id"])] = {f: obj[f] for f in saved}
         for f in fields:
             value = r.values.get(f)
             if isinstance(value, list):
                 value = value[0] if value else ""
             if value not in (None, ""):
-                setattr(obj, f, value)
-        r.record_id = obj.pk
-        changed.append(obj)
+                obj[f] = value
+        r.record_id = obj["id"]
+    written = [*fields, *extra_fields, "search_index", "version", "updated_at"]
+    now = model._meta.get_field("updated_at").get_db_prep_save(writer.now, connection)
+    values = []
     for obj in targets.values():
-        reindex(obj, None)
-        obj.version += 1
-        obj.updated_at = writer.now
-        after[str(obj.pk)] = obj.version
-    fast_update(
-        model,
-        list(targets.values()),
-        [*fields, *extra_fields, "search_index", "version", "updated_at"],
-    )
+        obj["search_index"] = index(obj)
+        obj["version"] += 1
+        after[str(obj["id"])] = obj["version"]
+        values.append([*(obj[f] for f in written[:-1]), now, obj["id"]])
+    bulk.update_rows(model, written, values)
     return targets
+
+
+def _company_index(writer: Writer, company: dict[str, Any]) -> str:
+    """``Company.search_values()`` as the search index, from a dict of its columns."""
+    return writer.grams(
+        company["name"],
+        company["name_reading"],
+        company["corporate_number"],
+        company["domain"],
+        company["city"],
+        (company["phone"] or "").lstrip("+"),
+    )
 
 
 # Contacts -----------------------------------------------------------------
@@ -387,35 +402,43 @@ def _company_id(writer: Writer, values: dict[str, Any]) -> int | None:
 CONTACT_COLUMNS = ("id", "owner_id", "team_id", "company_id", "search_index", *CONTACT_TEXT)
 
 
+def _contact_index(writer: Writer, v: dict[str, Any], emails, phones) -> str:
+    """``Contact.search_values()``, then the e-mails and phones, as the
+    contact services index them."""
+    family, given = v.get("family_name") or "", v.get("given_name") or ""
+    return " ".join(
+        g
+        for g in (
+            writer.grams(
+                family + given,
+                family,
+                given,
+                (v.get("family_name_reading") or "") + (v.get("given_name_reading") or ""),
+                v.get("title") or "",
+                v.get("department") or "",
+            ),
+            *map(writer.address_grams, emails),
+            *(search_grams(p.lstrip("+")) for p in phones),
+        )
+        if g
+    )
+
+
 def write_contacts(writer: Writer, rows: list[Row], chunk: ImportChunk) -> None:
     _companies_for(writer, rows, chunk)
     creates = [r for r in rows if r.outcome in (Outcome.CREATE, Outcome.REVIEW)]
     ids = bulk.reserve_ids(Contact, len(creates))
     contacts, emails, phones, jobs = [], [], [], []
-    grams, address_grams = writer.grams, writer.address_grams
     today = writer.today
     for r, pk in zip(creates, ids, strict=True):
         v = r.values
         owner_id, team_id = writer.ownership(v)
         company_id = _company_id(writer, v)
         text = [v.get(f) or "" for f in CONTACT_TEXT]
-        family, given = v.get("family_name") or "", v.get("given_name") or ""
-        family_r = v.get("family_name_reading") or ""
-        given_r = v.get("given_name_reading") or ""
         title, department = v.get("title") or "", v.get("department") or ""
         numbers = v.get("phone") or ()
         addresses = v.get("email") or ()
-        # Contact.search_values(), then the e-mails and phones, as
-        # contact_create indexes them.
-        search = " ".join(
-            g
-            for g in (
-                grams(family + given, family, given, family_r + given_r, title, department),
-                *map(address_grams, addresses),
-                *(search_grams(p.lstrip("+")) for p in numbers),
-            )
-            if g
-        )
+        search = _contact_index(writer, v, addresses, numbers)
         contacts.append((pk, owner_id, team_id, company_id, search, *text))
         for i, email in enumerate(addresses):
             emails.append((pk, email, i))
@@ -469,24 +492,23 @@ def _update_contacts(writer: Writer, rows: list[Row], chunk: ImportChunk) -> Non
     _add(chunk, "customers.contactemail", [e.pk for e in new_emails])
     _add(chunk, "customers.contactphone", [p.pk for p in new_phones])
 
-    def reindex(contact, _extra):
-        emails, phones = have.get(contact.pk, ([], []))
-        contact.refresh_search_index(*emails, *(p.lstrip("+") for p in phones))
+    def index(contact: dict[str, Any]) -> str:
+        emails, phones = have.get(contact["id"], ([], []))
+        return _contact_index(writer, contact, emails, phones)
 
     # A contact without a company gains the row's company; one with a
     # company keeps it (moving a person is a decision, not an import).
     for r in updates:
         company_id = _company_id(writer, r.values)
         r.values["company_id_new"] = company_id
-    targets = _update(writer, Contact, rows, chunk, CONTACT_TEXT, reindex, ["company_id"])
+    targets = _update(writer, Contact, rows, chunk, CONTACT_TEXT, index, ("company_id",))
     moved = []
     for r in updates:
-        contact = targets.get(r.target_id)
-        if contact is not None and contact.company_id is None and r.values.get("company_id_new"):
-            contact.company_id = r.values["company_id_new"]
-            moved.append(contact)
-    if moved:
-        fast_update(Contact, moved, ["company_id"])
+        contact = targets.get(int(r.target_id or 0))
+        if contact is not None and contact["company_id"] is None and r.values.get("company_id_new"):
+            contact["company_id"] = r.values["company_id_new"]
+            moved.append([contact["company_id"], contact["id"]])
+    bulk.update_rows(Contact, ["company_id"], moved)
 
 
 # Leads --------------------------------------------------------------------
@@ -517,7 +539,13 @@ def write_leads(writer: Writer, rows: list[Row], chunk: ImportChunk) -> None:
     _add(chunk, "customers.lead", ids)
     for r, lead in zip(creates, leads, strict=True):
         r.record_id = lead.pk
-    _update(writer, Lead, rows, chunk, LEAD_TEXT, lambda obj, extra: obj.refresh_search_index())
+
+    def index(lead: dict[str, Any]) -> str:
+        obj = Lead(**{f: lead[f] for f in (*LEAD_TEXT, "email", "campaign")})
+        obj.refresh_search_index()
+        return obj.search_index
+
+    _update(writer, Lead, rows, chunk, LEAD_TEXT, index, read_only=("email",))
 
 
 # Deals and activities -------------------------------------------------------
