@@ -308,3 +308,54 @@ def test_company_and_lead_updates_keep_the_index_as_the_services_write_it(org, d
     acme.refresh_from_db()
     lead.refresh_from_db()
     assert (acme.phone, acme.version, lead.department, lead.version) == ("", 1, "", 1)
+
+
+def _previewed(org, do_import, rows: int):
+    lines = ["会社名,姓,メールアドレス,電話番号"]
+    lines += [f"会社{i % 3},姓{i},p{i}@example.jp,03-1234-{i:04d}" for i in range(rows)]
+    return do_import(org.rep, "contact", "\n".join(lines) + "\n", encoding="utf-8", start=False)
+
+
+def test_a_failed_run_leaves_nothing_half_imported(org, do_import, monkeypatch):
+    from kizuna.imports import writing
+    from kizuna.imports.models import ImportBatch, ImportChunk
+
+    batch = _previewed(org, do_import, 7)
+    monkeypatch.setattr(writing, "CHUNK", 2)
+    calls = []
+
+    def explode(batch, rows):
+        calls.append(len(rows))
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+
+    monkeypatch.setattr(writing, "_queue_reviews", explode)
+    ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.RUNNING)
+    with pytest.raises(RuntimeError):
+        services.run_now(batch.pk)
+    batch.refresh_from_db()
+    assert batch.status == "failed" and "disk full" in batch.error
+    assert not Contact.objects.exists() and not Company.objects.exists()
+    assert not ContactEmail.objects.exists() and not ImportChunk.objects.exists()
+    # The search index holds nothing of it either.
+    assert not search.filter_search(Contact.objects.all(), "example").exists()
+
+
+def test_a_cancelled_run_is_rolled_back(org, do_import, monkeypatch):
+    from kizuna.imports import writing
+    from kizuna.imports.models import ImportBatch
+
+    batch = _previewed(org, do_import, 5)
+    monkeypatch.setattr(writing, "CHUNK", 2)
+    ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.RUNNING)
+    original = writing._record_rows
+
+    def record_then_cancel(rows):
+        original(rows)
+        ImportBatch.objects.filter(pk=batch.pk).update(cancel_requested=True)
+
+    monkeypatch.setattr(writing, "_record_rows", record_then_cancel)
+    services.run_now(batch.pk)
+    batch.refresh_from_db()
+    assert batch.status == "cancelled"
+    assert not Contact.objects.exists() and not Company.objects.exists()
