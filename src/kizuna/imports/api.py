@@ -10,7 +10,7 @@ import datetime
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
-from ninja import File, Form, Query, Router, Schema, UploadedFile
+from ninja import File, Form, Query, Router, Schema, Status, UploadedFile
 
 from kizuna.api.pagination import PageQuery, page_schema, paginate
 from kizuna.core import access
@@ -87,7 +87,7 @@ def upload_import(
     """Upload a CSV or XLSX file: the answer has its headers, encoding and proposed mapping."""
     if file is None:
         raise ValidationError({"file": _("Choose a CSV or Excel file.")})
-    return 201, services.batch_upload(actor=request.auth, entity=entity, upload=file)
+    return Status(201, services.batch_upload(actor=request.auth, entity=entity, upload=file))
 
 
 @router.get("/imports/{int:import_id}", response=ImportOut)
@@ -113,13 +113,13 @@ def preview_import(request, import_id: int, payload: MappingIn):
     batch = services.batch_set_mapping(
         actor=request.auth, batch=batch, mapping=mapping, preset_name=payload.preset_name
     )
-    return 202, batch
+    return Status(202, batch)
 
 
 @router.post("/imports/{int:import_id}/run", response={202: ImportOut})
 def run_import(request, import_id: int):
     """Start the import job of a previewed file."""
-    return 202, services.batch_start(actor=request.auth, batch=_batch(request, import_id))
+    return Status(202, services.batch_start(actor=request.auth, batch=_batch(request, import_id)))
 
 
 @router.post("/imports/{int:import_id}/cancel", response={202: ImportOut})
@@ -127,7 +127,7 @@ def cancel_import(request, import_id: int):
     batch = _batch(request, import_id)
     services.batch_cancel(actor=request.auth, batch=batch)
     batch.refresh_from_db()
-    return 202, batch
+    return Status(202, batch)
 
 
 @router.post("/imports/{int:import_id}/undo", response=ImportOut)
