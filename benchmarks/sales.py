@@ -247,13 +247,16 @@ def seed(
     closed_deals: int,
     companies: int,
     contacts: int = 0,
+    activities: int = 0,
+    leads: int = 0,
     teams: int = 10,
     users: int = 200,
     years: float = 3.0,
     random_seed: int = 11,
     batch: int = 20_000,
 ) -> SeedResult:
-    """The org and companies (foundation's fast path), then the deals and their history."""
+    """The org and companies (and, if asked, leads and activities: foundation's fast
+    path), then the deals and their history."""
     from django.db import connection, models, transaction
 
     from kizuna.customers.models import PROVINCES_KR, Company
@@ -267,8 +270,8 @@ def seed(
     base = fd.seed(
         companies=companies,
         contacts=contacts,
-        activities=0,
-        leads=0,
+        activities=activities,
+        leads=leads,
         teams=teams,
         users=users,
         baseline_rows=0,

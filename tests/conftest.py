@@ -14,6 +14,14 @@ def _jobs_run_immediately():
 
 
 @pytest.fixture(autouse=True)
+def _no_cached_rules():
+    """Each test starts without another test's active automation rules."""
+    from kizuna.automation import rules
+
+    rules._active.clear()
+
+
+@pytest.fixture(autouse=True)
 def _english_and_fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.LANGUAGE_CODE = "en"

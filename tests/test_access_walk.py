@@ -8,7 +8,9 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from kizuna.activities.services import activity_create
+from kizuna.analytics.services_reports import report_create
 from kizuna.customers.services import company_create, contact_create, lead_create
+from kizuna.dedup.models import ScanRun
 from kizuna.dedup.services import candidate_add, record_merge
 from kizuna.imports.models import ImportBatch
 from kizuna.sales.models import Stage
@@ -34,6 +36,9 @@ ADMIN_ONLY = {
     "automation:job_detail",
     "automation:job_retry",
     "automation:calendar_settings",
+    "dedup:scan_start",
+    "dedup:scan_progress",
+    "dedup:scan_cancel",
     "automation:dayoff_add",
     "automation:dayoff_delete",
     "automation:webhook_list",
@@ -41,6 +46,15 @@ ADMIN_ONLY = {
     "automation:webhook_toggle",
     "automation:webhook_delete",
     "automation:webhook_redeliver",
+    "automation:rule_list",
+    "automation:rule_create",
+    "automation:rule_detail",
+    "automation:rule_edit",
+    "automation:rule_toggle",
+    "automation:rule_delete",
+    "automation:assignment_list",
+    "automation:assignment_toggle",
+    "automation:assignment_delete",
     # Managers and admins; the outsider has no one under them.
     "analytics:target_list",
     "analytics:target_delete",
@@ -58,6 +72,7 @@ OWN_PAGES = {
     "iam:profile",
     "iam:tokens",
     "iam:token_revoke",
+    "automation:away_set",
     "mail:digest_preferences",
     "set_language",
     # A secret address instead of a login: tests/automation/test_ics.py.
@@ -103,10 +118,16 @@ def secret(org):
         headers=["会社名"],
         mapping=["name"],
     )
+    # A private report whose rows would name the secret company.
+    report = report_create(
+        actor=org.rep, name=SECRET, spec={"object": "deal", "group_by": [{"field": "company"}]}
+    )
     return {
+        "report": report,
         "candidate": candidate,
         "merge": merge,
         "import": batch,
+        "scan": ScanRun.objects.create(entity="contact", status="running"),
         "product": product,
         "quote": quote,
         "company": company,
@@ -172,10 +193,13 @@ def test_lists_counts_search_and_exports_do_not_leak(client, org, secret):
     assert SECRET not in response.content.decode()
     for picker in ("/companies/pick/", "/contacts/pick/", "/leads/pick/", "/deals/pick/"):
         assert SECRET not in client.get(picker, {"q": SECRET[:2]}).content.decode()
+    for entity, field in (("company", "name"), ("contact", "family_name"), ("lead", "family_name")):
+        hint = client.get("/duplicates/hint/", {"entity": entity, field: SECRET})
+        assert SECRET not in hint.content.decode(), entity
     column = f"/deals/board/stages/{Stage.objects.first().pk}/"
     dashboards = ("/dashboard/executive/", "/dashboard/manager/", "/dashboard/me/")
     drills = [f"/dashboard/drill/?kpi={k}" for k in ("won", "open", "leads", "activities")]
-    for page in ("/deals/board/", "/deals/forecast/", column, *dashboards, *drills):
+    for page in ("/deals/board/", "/deals/forecast/", column, "/reports/", *dashboards, *drills):
         body = client.get(page).content.decode()
         assert SECRET not in body, page
 
@@ -199,3 +223,22 @@ def test_the_owner_can_open_every_page(client, org, secret):
             continue
         response = client.get(fill(route, name, secret))
         assert response.status_code in (200, 405), f"{route}: {response.status_code}"
+
+
+@pytest.mark.django_db
+def test_a_report_counts_only_what_its_reader_may_see(client, org, secret):
+    """The outsider's own report over deals by company does not name the secret one."""
+    client.force_login(org.outsider)
+    data = {
+        "name": "x",
+        "object": "deal",
+        "previous_object": "deal",
+        "filter_rows": "1",
+        "measure_rows": "1",
+        "g-0-field": "company",
+        "m-0-op": "count",
+        "chart": "bar",
+    }
+    response = client.post("/reports/new/", {**data, "preview": "1"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert SECRET not in response.content.decode()

@@ -227,6 +227,10 @@ KIZUNA_MAIL_INBOUND_TOKEN = os.environ.get("KIZUNA_MAIL_INBOUND_TOKEN", "")
 KIZUNA_BASE_URL = os.environ.get("KIZUNA_BASE_URL", "http://localhost:8000").rstrip("/")
 # SMTP connections the daily digest sends over side by side.
 KIZUNA_DIGEST_SMTP_CONNECTIONS = int(os.environ.get("KIZUNA_DIGEST_SMTP_CONNECTIONS", "4"))
+# 名寄せ: whether the full scan merges near-certain pairs by itself (the merge
+# band) instead of queueing them for review. Off: a person decides.
+KIZUNA_DEDUP_AUTO_MERGE = get_bool_from_env("KIZUNA_DEDUP_AUTO_MERGE")
+
 EMAIL_BACKEND = os.environ.get(
     "KIZUNA_EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"

@@ -92,3 +92,29 @@ def test_the_manager_sees_the_team_filter_and_sets_targets(client, org):
     assert response.status_code == 302
     client.force_login(org.rep)
     assert client.get("/settings/targets/").status_code == 403
+
+
+def test_the_manager_dashboard_shows_the_pipeline_funnel_by_phase(client, org):
+    from kizuna.sales.models import Pipeline, Stage
+
+    pipeline = Pipeline.objects.first()
+    open_stages = list(pipeline.stages.filter(outcome=Stage.Outcome.OPEN).order_by("position"))
+    steps = dashboards.phase_steps(pipeline)
+    assert len(steps) >= 3  # the shipped pipeline's phases, not one step per stage
+    # Two deals in the first stage, one in the last open stage, one closed.
+    make_deal(org.rep, stage=open_stages[0])
+    make_deal(org.rep, stage=open_stages[0])
+    make_deal(org.rep, stage=open_stages[-1], path=open_stages)
+    make_deal(org.rep, status="won", closed=timezone.now())
+    make_deal(org.outsider, stage=open_stages[-1])  # not the rep's to see
+    client.force_login(org.rep)
+    response = client.get("/dashboard/manager/")
+    funnel = str(response.context["funnel_chart"])
+    assert "<svg" in funnel
+    # Every phase was reached by the deal in the last open stage; the first by all three.
+    first_label, first_position = steps[0]
+    last_label, last_position = steps[-1]
+    assert f"{first_label} — 3" in funnel and f"{last_label} — 1" in funnel
+    for position, count in [(last_position, 1), (first_position, 3)]:
+        url = dashboards.drill_url("funnel", pipeline=pipeline.pk, position=position)
+        assert client.get(url).context["page"].paginator.count == count

@@ -10,6 +10,7 @@ import re
 import pytest
 from django.urls import URLPattern
 
+from kizuna.analytics.services_reports import report_create
 from kizuna.api.api import api
 from kizuna.imports.models import ImportBatch
 from kizuna.sales.services import deal_create
@@ -20,6 +21,7 @@ from tests.factories import ActivityFactory, CompanyFactory, ContactFactory, Lea
 pytestmark = pytest.mark.django_db
 
 PREFIX = "/api/v1"
+REPORT_SPEC = {"object": "deal", "group_by": [{"field": "company"}]}
 
 
 def operations() -> list[tuple[str, str]]:
@@ -86,6 +88,15 @@ EXPECTED = {
     ("POST", "/api/v1/quotes/{quote_id}/accept"): 404,
     ("POST", "/api/v1/quotes/{quote_id}/reject"): 404,
     ("GET", "/api/v1/quotes/{quote_id}/pdf"): 404,
+    # A report shared with the rep's team; the outsider saves and runs only their own,
+    # over the records they may see.
+    ("GET", "/api/v1/reports"): "list",
+    ("POST", "/api/v1/reports"): 201,
+    ("POST", "/api/v1/reports/run"): 200,
+    ("GET", "/api/v1/reports/{report_id}"): 404,
+    ("PATCH", "/api/v1/reports/{report_id}"): 404,
+    ("DELETE", "/api/v1/reports/{report_id}"): 404,
+    ("GET", "/api/v1/reports/{report_id}/run"): 404,
     # An import is its uploader's (and the admins'): not even the team sees it.
     ("GET", "/api/v1/imports"): 200,
     ("POST", "/api/v1/imports"): 422,  # the walk sends no file
@@ -108,7 +119,9 @@ def records(org):
     deal = deal_create(actor=org.rep, name="秘密案件", company=company)
     product = product_create(actor=org.admin, code="P-1", name="保守", unit_price=1000)
     quote = quote_create(actor=org.rep, deal=deal, lines=[LineInput(product=product, quantity=2)])
+    report = report_create(actor=org.rep, name="秘密レポート", spec=REPORT_SPEC, shared=True)
     return {
+        "report_id": report.pk,
         "deal_id": deal.pk,
         "pipeline_id": deal.pipeline_id,
         "stage_id": deal.stage_id,
@@ -140,6 +153,7 @@ def _body(path: str, ids: dict) -> dict:
         "activities": {"kind": "note", "subject": "侵入", "company": ids["company_id"]},
         "products": {"code": "X-1", "name": "侵入", "unit_price": 1},
         "quotes": {"deal": ids["deal_id"], "lines": [{"description": "侵入", "unit_price": 1}]},
+        "reports": {"name": "侵入", "spec": REPORT_SPEC},
     }.get(resource, {})
 
 

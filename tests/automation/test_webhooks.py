@@ -97,6 +97,33 @@ def test_a_signed_payload_reaches_the_endpoint(org, receiver, django_capture_on_
 
 
 @pytest.mark.django_db
+def test_customer_records_send_their_created_events(
+    org, receiver, django_capture_on_commit_callbacks
+):
+    from kizuna.customers.services import company_create, contact_create, lead_create
+
+    subscribe(org, receiver, "/crm", events=["company.created", "contact.created", "lead.created"])
+    with django_capture_on_commit_callbacks(execute=True):
+        company = company_create(actor=org.rep, name="株式会社ＡＢＣ")
+        contact_create(
+            actor=org.rep,
+            family_name="佐藤",
+            given_name="太郎",
+            company=company,
+            emails=["taro@abc.co.jp"],
+        )
+        lead_create(actor=org.rep, family_name="鈴木", channel="web_form")
+    sent = {
+        json.loads(body)["event"]: json.loads(body)["data"] for _p, _h, body in receiver.requests
+    }
+    assert sent["company.created"]["name"] == "株式会社ＡＢＣ"
+    assert sent["contact.created"]["company"] == company.pk
+    assert sent["contact.created"]["emails"] == ["taro@abc.co.jp"]
+    assert sent["lead.created"]["channel"] == "web_form"
+    assert sent["lead.created"]["owner"] == org.rep.pk
+
+
+@pytest.mark.django_db
 def test_nothing_is_sent_for_a_rolled_back_change(
     org, receiver, django_capture_on_commit_callbacks
 ):

@@ -174,3 +174,25 @@ def test_fast_phone_key_agrees_with_core_text(raw, region):
     assert fast in ("", phone_key(raw, region))
     if raw.isascii():
         assert fast == phone_key(raw, region)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Taro@ABC.co.jp",
+        " taro+news@abc.co.jp ",
+        "t.a.r.o@GoogleMail.com",
+        "<taro@abc.co.jp>",
+        "ｔａｒｏ＠ａｂｃ．ｃｏ．ｊｐ",
+        "営業@abc.co.jp",
+        "no-at-sign",
+        "@abc.co.jp",
+        "taro@localhost",
+        "İnfo@abc.com",
+    ],
+)
+def test_email_key_agrees_with_core_text(raw):
+    from kizuna.core import text
+    from kizuna.dedup.lookup import _email_key
+
+    assert _email_key(raw) == text.normalize_email(raw)

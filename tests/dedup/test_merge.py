@@ -139,8 +139,20 @@ def test_default_values_are_the_newest_non_empty(org, pair):
     services.record_merge(actor=org.rep, entity="contact", survivor=kanji, others=[kana])
     survivor = Contact.objects.get(pk=kanji.pk)
     assert survivor.department == "営業部"  # only the newer record had one
-    assert survivor.family_name == "ｻﾄｳ"  # the newer record's non-empty value
+    assert survivor.family_name == "佐藤"  # kanji wins over a newer name only in kana
+    assert survivor.given_name == "太郎"
     assert survivor.title == "部長"  # the newer record's title is empty
+
+
+def test_a_newer_kanji_name_wins_and_kana_only_names_keep_newest(org):
+    old = customers.contact_create(actor=org.rep, family_name="斉藤", given_name="一")
+    new = customers.contact_create(actor=org.rep, family_name="齋藤", given_name="一")
+    services.record_merge(actor=org.rep, entity="contact", survivor=old, others=[new])
+    assert Contact.objects.get(pk=old.pk).family_name == "齋藤"
+    a = customers.contact_create(actor=org.rep, family_name="ｻﾄｳ", given_name="ﾀﾛｳ")
+    b = customers.contact_create(actor=org.rep, family_name="サトウ", given_name="タロウ")
+    services.record_merge(actor=org.rep, entity="contact", survivor=a, others=[b])
+    assert Contact.objects.get(pk=a.pk).family_name == "サトウ"
 
 
 def test_undo_refuses_after_the_survivor_was_edited(org, pair):

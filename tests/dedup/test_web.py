@@ -133,3 +133,50 @@ def test_scan_command(org, capsys):
 
     call_command("dedup", "--scan", "contact")
     assert "records scanned" in capsys.readouterr().err
+
+
+def test_record_page_links_its_open_pairs(client, org, queued):
+    candidate, kanji, kana = queued
+    client.force_login(org.rep)
+    body = client.get(f"/contacts/{kanji.pk}/").content.decode()
+    assert "1 possible duplicate<" in body
+    assert f"/duplicates/?entity=contact&amp;record={kanji.pk}" in body
+    listed = client.get(f"/duplicates/?entity=contact&record={kana.pk}").context["rows"]
+    assert [r["candidate"].pk for r in listed] == [candidate.pk]
+    services.candidate_dismiss(actor=org.rep, candidate=candidate)
+    assert "possible duplicate" not in client.get(f"/contacts/{kanji.pk}/").content.decode()
+    # Someone who cannot edit both records sees no link.
+    client.force_login(org.outsider)
+    assert client.get(f"/contacts/{kanji.pk}/").status_code == 404
+
+
+def test_record_link_costs_one_query_on_detail_pages(client, org, queued):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _candidate, kanji, _kana = queued
+    client.force_login(org.rep)
+    client.get(f"/contacts/{kanji.pk}/")
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(f"/contacts/{kanji.pk}/")
+    dedup = [q["sql"] for q in ctx.captured_queries if "dedup_duplicatecandidate" in q["sql"]]
+    assert len(dedup) == 1
+    with CaptureQueriesContext(connection) as ctx:
+        client.get("/contacts/")
+    assert not [q for q in ctx.captured_queries if "dedup_duplicatecandidate" in q["sql"]]
+
+
+def test_company_and_lead_pages_link_their_pairs(client, org):
+    a = customers.company_create(actor=org.rep, name="株式会社ＡＢＣ")
+    b = customers.company_create(actor=org.rep, name="(株)ABC")
+    services.candidate_add(
+        entity="company", a_id=a.pk, b_id=b.pk, score=0.9, evidence=[], source="scan"
+    )
+    x = customers.lead_create(actor=org.rep, family_name="佐藤", channel="ad")
+    y = customers.lead_create(actor=org.rep, family_name="佐藤", channel="ad")
+    services.candidate_add(
+        entity="lead", a_id=x.pk, b_id=y.pk, score=0.9, evidence=[], source="api"
+    )
+    client.force_login(org.rep)
+    assert "1 possible duplicate<" in client.get(f"/companies/{b.pk}/").content.decode()
+    assert "1 possible duplicate<" in client.get(f"/leads/{x.pk}/").content.decode()

@@ -95,6 +95,10 @@ class Activity(OwnedModel, CustomFieldsModel, SearchableModel):
             models.Index(fields=["assignee", "done_at", "due_date"], name="activity_todo"),
             models.Index(fields=["owner", "-occurred_at"], name="activity_owner_time"),
             models.Index(fields=["team"], name="activity_team"),
+            # The dashboards count activities of a week by kind and owner.
+            models.Index(
+                fields=["occurred_at", "kind", "owner", "team"], name="activity_time_kind"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from kizuna.activities import mentions
 from kizuna.activities.models import Activity
+from kizuna.automation import rules, sla
 from kizuna.core import access, records
 from kizuna.customers.services import record_set_next_action
 
@@ -103,6 +104,9 @@ def activity_create(
     _set_participants(activity, participants, participant_users or [])
     records.set_tags(activity, tags)
     records.audit_create(actor, activity, ACTIVITY_FIELDS + OWNERSHIP)
+    if activity.kind in sla.CONTACT_KINDS:
+        sla.contacted(lead_id=activity.lead_id, at=activity.occurred_at)
+    rules.record_event(obj=activity, event="created")
     mentions.sync(actor=actor, activity=activity)
     if activity.deal_id is not None:
         from kizuna.sales.services import deal_touch
@@ -170,7 +174,9 @@ def activity_update(
     activity.save()
     _set_participants(activity, participants, participant_users)
     records.set_tags(activity, tags)
-    records.audit_update(actor, activity, before, _snapshot(activity))
+    after = _snapshot(activity)
+    records.audit_update(actor, activity, before, after)
+    rules.record_event(obj=activity, event="updated", before=before, after=after)
     mentions.sync(actor=actor, activity=activity)
     return activity
 

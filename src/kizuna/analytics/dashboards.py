@@ -250,8 +250,9 @@ def manager(
         percent=True,
     )
     pipeline = pipeline or sales.pipelines().first()
-    win_chart = ""
+    win_chart = funnel_chart = ""
     if pipeline is not None:
+        funnel_chart = _phase_funnel(open_deals, pipeline, base)
         rates = kpis.stage_win_rates(pipeline=pipeline, period=period, **scope)
         win_chart = charts.bar_chart(
             [r.stage.label for r in rates],
@@ -279,10 +280,49 @@ def manager(
         "win_chart": win_chart,
         "bant_chart": bant_chart,
         "activity_chart": activity_chart,
+        "funnel_chart": funnel_chart,
         "pipeline": pipeline,
         "pipelines": list(sales.pipelines()),
         "week": week,
     }
+
+
+def phase_steps(pipeline: Pipeline) -> list[tuple[str, int]]:
+    """(label, first open stage position) per phase of the pipeline, in order; a
+    pipeline without phases has one step per open stage."""
+    stages = [s for s in sales.pipeline_stages(pipeline) if s.outcome == Stage.Outcome.OPEN]
+    stages.sort(key=lambda s: s.position)
+    steps: dict[Any, tuple[str, int]] = {}
+    for stage in stages:
+        key = ("phase", stage.phase_id) if stage.phase_id else ("stage", stage.pk)
+        if key not in steps:
+            label = stage.phase.label if stage.phase is not None else stage.label
+            steps[key] = (label, stage.position)
+    return list(steps.values())
+
+
+def _phase_funnel(open_deals, pipeline: Pipeline, base: dict[str, Any]):
+    """The pipeline funnel: open deals that have come as far as each phase (now in
+    it or in a later one), top to bottom, as a sales meeting reads it."""
+    steps = phase_steps(pipeline)
+    per_position = dict(
+        open_deals.filter(pipeline=pipeline)
+        .values("stage__position")
+        .annotate(n=Count("id"))
+        .values_list("stage__position", "n")
+    )
+    values = [sum(n for pos, n in per_position.items() if pos >= start) for _l, start in steps]
+    return charts.funnel(
+        [label for label, _start in steps],
+        values,
+        title=_("Pipeline funnel"),
+        description=_("Open deals that have reached each phase (now in it or a later one)."),
+        value_name=_("Open deals"),
+        links=[
+            drill_url("funnel", pipeline=pipeline.pk, position=start, **base)
+            for _label, start in steps
+        ],
+    )
 
 
 def _heat(open_deals, probability, currency) -> dict[str, tuple[int, Decimal]]:
@@ -402,6 +442,13 @@ def drill(*, user, kpi: str, params: dict[str, str]):
         qs = kpis.open_records(**scope)
         if kpi == "temperature" and params.get("t") in ("hot", "warm", "cold"):
             qs = qs.filter(temperature_q(params["t"]))
+        return "deal", qs, _("Open deals")
+    if kpi == "funnel":
+        qs = kpis.open_records(**scope)
+        if (params.get("pipeline") or "").isdigit():
+            qs = qs.filter(pipeline_id=int(params["pipeline"]))
+        if (params.get("position") or "").isdigit():
+            qs = qs.filter(stage__position__gte=int(params["position"]))
         return "deal", qs, _("Open deals")
     if kpi == "first_contacts":
         return "deal", kpis.first_contact_records(period=period, **scope), _("First contacts")

@@ -18,11 +18,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth
+from django.db import connections
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    When,
+)
 
 from kizuna.activities.models import Activity
-from kizuna.analytics.periods import FiscalPeriod, Span, day_start, years_before
+from kizuna.analytics.periods import FiscalPeriod, Span, add_months, day_start, years_before
 from kizuna.core import access
 from kizuna.customers.models import Lead
 from kizuna.sales.models import Deal, Pipeline, Quote, Stage, StageChange
@@ -128,6 +139,9 @@ def channel_conversion(*, user, period: PeriodLike, team=None, owner=None) -> li
     won = dict(
         access.visible(Deal.objects.filter(status=Deal.Status.WON), user)
         .filter(source_lead__in=leads.values("pk"))
+        # Redundant with the line above; lets the planner start from the
+        # period's leads.
+        .filter(_between("source_lead__created_at", period))
         .values("source_lead__channel")
         .annotate(n=Count("source_lead_id", distinct=True))
         .values_list("source_lead__channel", "n")
@@ -161,13 +175,14 @@ def lead_time_days_of(qs: QuerySet[Deal]) -> float | None:
         .filter(stage_changes__from_stage__isnull=True)
         .values("pk", "closed_at")
         .annotate(first=Min("stage_changes__at"))
+        .values_list("closed_at", "first")
         .order_by()
     )
-    total, n = 0.0, 0
-    for row in rows:
-        total += (row["closed_at"] - row["first"]).total_seconds() / 86400
+    total, n = datetime.timedelta(0), 0
+    for closed_at, first in rows:
+        total += closed_at - first
         n += 1
-    return total / n if n else None
+    return total.total_seconds() / 86400 / n if n else None
 
 
 def average_lead_time_days(*, user, period: PeriodLike, team=None, owner=None) -> float | None:
@@ -206,20 +221,29 @@ def stage_win_rates(
         pipeline=pipeline,
         status__in=[Deal.Status.WON, Deal.Status.LOST],
     )
+    # The furthest open stage per deal, then counted per (stage position,
+    # status) in the database: a few rows come back, not one per closed deal.
     furthest = (
         StageChange.objects.filter(
             deal__in=closed.values("pk"), to_stage__outcome=Stage.Outcome.OPEN
         )
-        .values("deal_id", "deal__status")
-        .annotate(top=Max("to_stage__position"))
+        .values("deal_id")
+        .annotate(deal_status=Max("deal__status"), top=Max("to_stage__position"))
+        .values("deal_status", "top")
         .order_by()
     )
+    sql, params = furthest.query.sql_with_params()
     reached: dict[int, int] = defaultdict(int)
     won: dict[int, int] = defaultdict(int)
-    for row in furthest:
-        reached[row["top"]] += 1
-        if row["deal__status"] == Deal.Status.WON:
-            won[row["top"]] += 1
+    with connections[furthest.db].cursor() as cursor:
+        cursor.execute(
+            f"SELECT top, deal_status, COUNT(*) FROM ({sql}) furthest GROUP BY top, deal_status",
+            params,
+        )
+        for top, status, n in cursor.fetchall():
+            reached[top] += n
+            if status == Deal.Status.WON:
+                won[top] += n
     result = []
     for stage in stages:
         r = sum(n for top, n in reached.items() if top >= stage.position)
@@ -352,13 +376,30 @@ def retention_rate(*, user, period: PeriodLike, team=None, owner=None) -> Rate:
     customers at its start ÷ customers at the start. New customers won during the
     period do not raise it (顧客維持率 = (期末顧客数 − 新規顧客数) ÷ 期首顧客数).
     """
-    at_start = customers_at(user=user, day=period.start, team=team, owner=owner)
-    at_end = customers_at(user=user, day=period.end, team=team, owner=owner)
-    row = Deal.objects.filter(company_id__in=at_start).aggregate(
-        n=Count("company_id", distinct=True),
-        kept=Count("company_id", distinct=True, filter=Q(company_id__in=at_end)),
+    years = ACTIVE_MONTHS // 12
+    before_start = Span(years_before(period.start, years), period.start)
+    before_end = Span(years_before(period.end, years), period.end)
+    # One pass over the won deals of both windows, grouped per company: was it
+    # a customer at the start (s), at the end (e)?
+    rows = (
+        deals(user=user, team=team, owner=owner)
+        .filter(
+            _between("closed_at", Span(before_start.start, before_end.end)),
+            status=Deal.Status.WON,
+            company__isnull=False,
+        )
+        .values("company_id")
+        .annotate(
+            s=Max(Case(When(_between("closed_at", before_start), then=1), default=0)),
+            e=Max(Case(When(_between("closed_at", before_end), then=1), default=0)),
+        )
+        .values_list("s", "e")
     )
-    return Rate(row["kept"], row["n"])
+    n = kept = 0
+    for at_start, at_end in rows:
+        n += at_start
+        kept += at_start * at_end
+    return Rate(kept, n)
 
 
 # Money ---------------------------------------------------------------------------
@@ -370,20 +411,31 @@ def revenue_by_month(
     """Revenue by period: the amount of deals won, by month of closing and currency.
     Sum the months for quarters or fiscal years (``revenue_by_period``)."""
     span = Span(start, end)
+    months = []
+    month = start.replace(day=1)
+    while month < end:
+        months.append(month)
+        month = add_months(month, 1)
+    # One filtered sum per month: no per-row date truncation (a Python function
+    # per row on SQLite).
+    sums = {
+        f"m{i}": Sum(
+            "amount", filter=_between("closed_at", Span(max(m, start), min(add_months(m, 1), end)))
+        )
+        for i, m in enumerate(months)
+    }
     rows = (
         won_records(user=user, period=span, team=team, owner=owner)
-        .annotate(month=TruncMonth("closed_at"))
-        .values("month", "currency")
-        .annotate(total=Sum("amount"))
+        .values("currency")
+        .annotate(**sums)
         .order_by()
     )
     result: dict[tuple[datetime.date, str], Decimal] = {}
     for r in rows:
-        month = r["month"]
-        if isinstance(month, datetime.datetime):
-            month = month.date()
-        key = (month, r["currency"])
-        result[key] = result.get(key, ZERO) + (r["total"] or ZERO)
+        row: dict[str, Any] = dict(r)
+        for i, m in enumerate(months):
+            if row[f"m{i}"] is not None:
+                result[(m, row["currency"])] = row[f"m{i}"]
     return result
 
 
@@ -468,11 +520,10 @@ def forecast_vs_target(
 
 def first_contact_records(*, user, period: PeriodLike, team=None, owner=None):
     """Deals whose first stage entry (the first contact) is in the period."""
-    return deals(user=user, team=team, owner=owner).filter(
-        pk__in=StageChange.objects.filter(_between("at", period), from_stage__isnull=True).values(
-            "deal_id"
-        )
+    entered = StageChange.objects.filter(
+        _between("at", period), deal=OuterRef("pk"), from_stage__isnull=True
     )
+    return deals(user=user, team=team, owner=owner).filter(Exists(entered))
 
 
 def proposal_records(*, user, period: PeriodLike, team=None, owner=None):

@@ -69,3 +69,6 @@ class Target(TimeStampedModel):
 
 
 ZERO = Decimal(0)
+
+
+from kizuna.analytics.models_reports import ReportSchedule, SavedReport  # noqa: E402, F401

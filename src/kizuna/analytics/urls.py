@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kizuna.analytics import views
+from kizuna.analytics import urls_reports, views
 
 app_name = "analytics"
 
@@ -13,3 +13,4 @@ urlpatterns: list = [
     path("settings/targets/", views.target_list, name="target_list"),
     path("settings/targets/<int:pk>/delete/", views.target_delete, name="target_delete"),
 ]
+urlpatterns += urls_reports.urlpatterns

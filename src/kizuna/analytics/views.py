@@ -11,6 +11,8 @@ from kizuna.analytics import dashboards, targets
 from kizuna.analytics.forms import TargetForm
 from kizuna.analytics.models import Target
 from kizuna.analytics.periods import FiscalPeriod, last_periods, parse_period, period_for
+from kizuna.analytics.selectors_reports import pinned_reports
+from kizuna.analytics.views_reports import result_context
 from kizuna.core import ui
 from kizuna.sales import selectors as sales
 
@@ -72,6 +74,10 @@ def manager(request):
 def me(request):
     ctx = dashboards.mine(user=request.user, currency=request.GET.get("currency", "JPY"))
     ctx["week_label"] = dashboards.week_label(ctx["week"])
+    ctx["pinned"] = [
+        (report, result_context(result, report.chart, report.name))
+        for report, result in pinned_reports(request.user)
+    ]
     return render(request, "analytics/me.html", {**ctx, "board": "me"})
 
 

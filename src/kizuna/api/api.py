@@ -3,6 +3,7 @@
 from ninja import NinjaAPI
 
 from kizuna.activities.api import router as activities_router
+from kizuna.analytics.api_reports import router as reports_router
 from kizuna.api import errors
 from kizuna.api.auth import TokenAuth
 from kizuna.core.api import router as core_router
@@ -32,4 +33,5 @@ api.add_router("", core_router)
 api.add_router("", iam_router)
 api.add_router("", sales_router)
 api.add_router("", quotes_router)
+api.add_router("", reports_router)
 api.add_router("", imports_router)

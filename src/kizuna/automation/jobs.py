@@ -139,6 +139,8 @@ def record_signal(signal: str, task, *args: Any) -> None:
     from kizuna.automation.models import JobRun
 
     now = timezone.now()
+    if signal == S.SIGNAL_ENQUEUED and task.name in LOG_FROM_START:
+        return
     if signal == S.SIGNAL_ENQUEUED:
         _save(
             task,
@@ -165,21 +167,27 @@ def record_signal(signal: str, task, *args: Any) -> None:
         error, trace = _error_text(exc, signal)
         # huey counts retries down after this signal; none left means final.
         final = not task.retries or signal == S.SIGNAL_INTERRUPTED
-        _save(
-            task,
-            {
-                "status": JobRun.Status.FAILED if final else JobRun.Status.RETRYING,
-                "finished_at": now,
-                "error": error,
-                "traceback": trace,
-                "retries_left": task.retries,
-            },
-        )
+        fields = {
+            "status": JobRun.Status.FAILED if final else JobRun.Status.RETRYING,
+            "finished_at": now,
+            "error": error,
+            "traceback": trace,
+            "retries_left": task.retries,
+        }
+        if final and task.name in LOG_FROM_START:
+            fields["payload"] = huey.serialize_task(task)
+        _save(task, fields)
     elif signal == S.SIGNAL_RETRYING:
         _save(task, {"status": JobRun.Status.RETRYING, "retries_left": max(task.retries - 1, 0)})
     elif signal in (S.SIGNAL_CANCELED, S.SIGNAL_REVOKED, S.SIGNAL_EXPIRED):
         _save(task, {"status": JobRun.Status.CANCELLED, "finished_at": now, "error": signal})
 
+
+# Tasks queued on the request path whose JobRun row the consumer creates
+# when it starts them, instead of at enqueue: one write less per request
+# (the rule jobs, which keep their own run log). A final failure still
+# stores the serialised task, so an admin can run it again.
+LOG_FROM_START: set[str] = set()
 
 _connected = False
 

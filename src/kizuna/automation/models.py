@@ -108,6 +108,9 @@ class BusinessCalendar(models.Model):
     work_end = models.TimeField(_("work ends"), default=datetime.time(18, 0))
     # ISO weekdays: 1 = Monday ... 7 = Sunday.
     workdays = models.JSONField(_("working days"), default=_default_workdays)
+    lead_sla_hours = models.PositiveSmallIntegerField(
+        _("first contact with a lead within (business hours)"), default=48
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -235,3 +238,157 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.subscription}"
+
+
+class Rule(models.Model):
+    """An automation rule: when a trigger fires and the conditions hold, act.
+
+    Conditions and actions are small JSON lists, validated by
+    ``automation.rules.clean_rule`` whenever a rule is saved::
+
+        conditions: [{"field": "prefecture", "op": "eq", "value": "大阪府"}]
+        actions:    [{"type": "create_task", "subject": "...", "assignee": "owner",
+                      "due_days": 2}]
+    """
+
+    class ObjectType(models.TextChoices):
+        LEAD = "lead", _("Lead")
+        CONTACT = "contact", _("Contact")
+        COMPANY = "company", _("Company")
+        DEAL = "deal", _("Deal")
+        ACTIVITY = "activity", _("Activity")
+
+    class Trigger(models.TextChoices):
+        CREATED = "created", _("record created")
+        UPDATED = "updated", _("record updated")
+        FIELD_CHANGED = "field_changed", _("a field changed")
+        STAGE_ENTERED = "stage_entered", _("deal entered a stage")
+        DATE_RELATIVE = "date_relative", _("business days before or after a date")
+        NO_ACTIVITY = "no_activity", _("hours after creation with no activity")
+
+    class Match(models.TextChoices):
+        ALL = "all", _("all conditions")
+        ANY = "any", _("any condition")
+
+    name = models.CharField(_("name"), max_length=100)
+    object_type = models.CharField(_("record type"), max_length=20, choices=ObjectType.choices)
+    trigger = models.CharField(_("trigger"), max_length=20, choices=Trigger.choices)
+    # field_changed / date_relative: the field; field_changed: optional new value.
+    trigger_field = models.CharField(_("trigger field"), max_length=80, blank=True)
+    trigger_value = models.CharField(_("changed to"), max_length=200, blank=True)
+    stage = models.ForeignKey(
+        "sales.Stage",
+        verbose_name=_("stage"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # date_relative: business days (negative = before the date).
+    offset_days = models.IntegerField(_("business days"), default=0)
+    # no_activity: hours after creation.
+    hours = models.PositiveIntegerField(_("hours"), default=0)
+    match = models.CharField(_("match"), max_length=3, choices=Match.choices, default=Match.ALL)
+    conditions = models.JSONField(_("conditions"), default=list, blank=True)
+    actions = models.JSONField(_("actions"), default=list)
+    is_active = models.BooleanField(_("active"), default=True)
+    disabled_reason = models.CharField(_("why disabled"), max_length=300, blank=True)
+    # Actions write as this administrator (the audit log names them).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["object_type", "is_active"], name="automation_rule_active")]
+        verbose_name = _("rule")
+        verbose_name_plural = _("rules")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RuleRun(models.Model):
+    """One evaluation of a rule for one record and one event (the run log).
+
+    The unique key makes a run idempotent: a job that runs twice for the
+    same event finds its run and does not act again.
+    """
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        SKIPPED = "skipped", _("conditions not met")
+        REFUSED = "refused", _("refused (loop guard)")
+        FAILED = "failed", _("failed")
+        DISABLED = "disabled", _("rule disabled")
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="runs")
+    object_type = models.CharField(_("record type"), max_length=20)
+    object_id = models.BigIntegerField()
+    object_repr = models.CharField(_("record"), max_length=200, blank=True)
+    event_key = models.CharField(_("event"), max_length=100)
+    depth = models.PositiveSmallIntegerField(_("depth"), default=0)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    detail = models.JSONField(_("what was done"), default=list, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "object_type", "object_id", "event_key"],
+                name="automation_rulerun_once",
+            )
+        ]
+        indexes = [models.Index(fields=["rule", "-created_at"], name="automation_rulerun_log")]
+        verbose_name = _("rule run")
+        verbose_name_plural = _("rule runs")
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}:{self.object_type}:{self.object_id}:{self.event_key}"
+
+
+class AssignmentRule(models.Model):
+    """Territory: records matching these criteria go to the team, round-robin.
+
+    An empty criterion matches anything; rules are tried by position.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    prefectures = models.JSONField(_("prefectures / provinces"), default=list, blank=True)
+    industries = models.JSONField(_("industries"), default=list, blank=True)
+    sizes = models.JSONField(_("company sizes"), default=list, blank=True)
+    team = models.ForeignKey(
+        "iam.Team", verbose_name=_("team"), on_delete=models.CASCADE, related_name="+"
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("assignment rule")
+        verbose_name_plural = _("assignment rules")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoundRobinPointer(models.Model):
+    """The last member of a team who got a record by round-robin."""
+
+    team = models.OneToOneField("iam.Team", on_delete=models.CASCADE, related_name="+")
+    last_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)

@@ -13,13 +13,15 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kizuna.automation import jobs
+from kizuna.automation import jobs, rules
 from kizuna.automation.models import (
+    AssignmentRule,
     BusinessCalendar,
     CalendarFeed,
     CompanyDayOff,
     JobRun,
     Notification,
+    Rule,
     WebhookDelivery,
     WebhookEvent,
     WebhookSubscription,
@@ -339,3 +341,242 @@ def webhook_redeliver(*, actor, delivery: WebhookDelivery) -> None:
             changes={"status": [WebhookDelivery.Status.FAILED, WebhookDelivery.Status.PENDING]},
         )
         queue_delivery(delivery.pk)
+
+
+# -- rules -------------------------------------------------------------------
+
+RULES_ADMIN_ONLY = gettext_lazy("Only administrators may manage rules.")
+RULE_FIELDS = [
+    "name",
+    "object_type",
+    "trigger",
+    "trigger_field",
+    "trigger_value",
+    "stage",
+    "offset_days",
+    "hours",
+    "match",
+    "conditions",
+    "actions",
+    "is_active",
+]
+
+
+def _webhook_for_url(actor, rule_name: str, url: str) -> int:
+    """A subscription to no event, so a rule's call is signed and logged."""
+    existing = WebhookSubscription.objects.filter(url=url, events=[]).first()
+    if existing is not None:
+        return existing.pk
+    subscription = WebhookSubscription.objects.create(
+        name=(_("Rule: %(name)s") % {"name": rule_name})[:100],
+        url=url,
+        events=[],
+        secret=secrets.token_hex(32),
+        created_by=actor,
+    )
+    audit.record(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        obj=subscription,
+        changes={k: [None, v] for k, v in audit.snapshot(subscription, WEBHOOK_FIELDS).items()},
+    )
+    return subscription.pk
+
+
+def rule_save(
+    *,
+    actor,
+    rule: Rule | None = None,
+    name: str,
+    object_type: str,
+    trigger: str,
+    conditions: list[dict[str, Any]],
+    actions: list[dict[str, Any]],
+    match: str = Rule.Match.ALL,
+    trigger_field: str = "",
+    trigger_value: str = "",
+    stage=None,
+    offset_days: int = 0,
+    hours: int = 0,
+    is_active: bool = True,
+) -> Rule:
+    """Create or change a rule; every part is checked before anything is saved.
+
+    Errors are keyed by form field, conditions and actions by position
+    (``conditions.0``, ``actions.1``).
+    """
+    from kizuna.automation.rules import clean_rule
+
+    access.require_admin(actor, RULES_ADMIN_ONLY)
+    with transaction.atomic():
+        if rule is not None:
+            rule = Rule.objects.select_for_update().get(pk=rule.pk)
+            before = audit.snapshot(rule, RULE_FIELDS)
+        else:
+            rule, before = Rule(created_by=actor), {}
+        parts, errors = clean_rule(
+            object_type=object_type,
+            trigger=trigger,
+            trigger_field=trigger_field,
+            trigger_value=trigger_value,
+            stage=stage,
+            offset_days=offset_days,
+            hours=hours,
+            conditions=conditions,
+            actions=actions,
+        )
+        if match not in Rule.Match.values:
+            errors["match"] = [_("Choose all or any.")]
+        rule.name = (name or "").strip()
+        rule.object_type = object_type
+        rule.trigger = trigger
+        rule.match = match
+        rule.is_active = is_active
+        for key, value in parts.items():
+            setattr(rule, key, value)
+        records.validate(rule, errors, exclude=["created_by", "stage", "actions", "conditions"])
+        for action in rule.actions:
+            if action["type"] == "webhook" and "url" in action:
+                action["subscription"] = _webhook_for_url(actor, rule.name, action.pop("url"))
+        if is_active:
+            rule.disabled_reason = ""
+        rule.save()
+        rules.forget_active_rules()
+        after = audit.snapshot(rule, RULE_FIELDS)
+        if before:
+            records.audit_update(actor, rule, before, after)
+        else:
+            audit.record(
+                actor=actor,
+                action=AuditEntry.Action.CREATE,
+                obj=rule,
+                changes={k: [None, v] for k, v in after.items()},
+            )
+    return rule
+
+
+def rule_set_active(*, actor, rule: Rule, active: bool) -> Rule:
+    """Enable or disable a rule; enabling checks it again (fields may be gone)."""
+    access.require_admin(actor, RULES_ADMIN_ONLY)
+    if active:
+        return rule_save(
+            actor=actor,
+            rule=rule,
+            is_active=True,
+            **{k: getattr(rule, k) for k in RULE_FIELDS if k != "is_active"},
+        )
+    with transaction.atomic():
+        rule = Rule.objects.select_for_update().get(pk=rule.pk)
+        rule.is_active = False
+        rule.disabled_reason = _("Disabled by %(user)s.") % {"user": actor}
+        rule.save(update_fields=["is_active", "disabled_reason", "updated_at"])
+        rules.forget_active_rules()
+        audit.record(
+            actor=actor,
+            action=AuditEntry.Action.UPDATE,
+            obj=rule,
+            changes={"is_active": [True, False]},
+        )
+    return rule
+
+
+def rule_delete(*, actor, rule: Rule) -> None:
+    access.require_admin(actor, RULES_ADMIN_ONLY)
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action=AuditEntry.Action.DELETE,
+            obj=rule,
+            changes={k: [v, None] for k, v in audit.snapshot(rule, RULE_FIELDS).items()},
+        )
+        rule.delete()
+        rules.forget_active_rules()
+
+
+# -- assignment --------------------------------------------------------------
+
+ASSIGNMENT_ADMIN_ONLY = gettext_lazy("Only administrators may manage assignment rules.")
+ASSIGNMENT_FIELDS = ["name", "position", "prefectures", "industries", "sizes", "team", "is_active"]
+
+
+def assignment_rule_create(
+    *,
+    actor,
+    name: str,
+    team,
+    prefectures: Iterable[str] = (),
+    industries: Iterable[str] = (),
+    sizes: Iterable[str] = (),
+    position: int | None = None,
+) -> AssignmentRule:
+    from kizuna.customers.models import CompanySize, Industry
+
+    access.require_admin(actor, ASSIGNMENT_ADMIN_ONLY)
+    with transaction.atomic():
+        errors: dict[str, list[str]] = {}
+        industries = sorted(set(industries))
+        sizes = sorted(set(sizes))
+        if any(i not in Industry.values for i in industries):
+            errors["industries"] = [_("Choose industries from the list.")]
+        if any(s not in CompanySize.values for s in sizes):
+            errors["sizes"] = [_("Choose sizes from the list.")]
+        places = [p.strip() for p in prefectures if p and p.strip()]
+        if position is None:
+            last = AssignmentRule.objects.order_by("-position").first()
+            position = last.position + 1 if last else 0
+        rule = AssignmentRule(
+            name=(name or "").strip(),
+            team=team,
+            prefectures=places,
+            industries=industries,
+            sizes=sizes,
+            position=position,
+        )
+        records.validate(rule, errors)
+        rule.save()
+        audit.record(
+            actor=actor,
+            action=AuditEntry.Action.CREATE,
+            obj=rule,
+            changes={k: [None, v] for k, v in audit.snapshot(rule, ASSIGNMENT_FIELDS).items()},
+        )
+    return rule
+
+
+def assignment_rule_set_active(*, actor, rule: AssignmentRule, active: bool) -> None:
+    access.require_admin(actor, ASSIGNMENT_ADMIN_ONLY)
+    with transaction.atomic():
+        AssignmentRule.objects.filter(pk=rule.pk).update(is_active=active)
+        audit.record(
+            actor=actor,
+            action=AuditEntry.Action.UPDATE,
+            obj=rule,
+            changes={"is_active": [rule.is_active, active]},
+        )
+
+
+def assignment_rule_delete(*, actor, rule: AssignmentRule) -> None:
+    access.require_admin(actor, ASSIGNMENT_ADMIN_ONLY)
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action=AuditEntry.Action.DELETE,
+            obj=rule,
+            changes={k: [v, None] for k, v in audit.snapshot(rule, ASSIGNMENT_FIELDS).items()},
+        )
+        rule.delete()
+
+
+def lead_sla_set(*, actor, hours: int) -> None:
+    """The first-contact SLA of new leads, in business hours."""
+    access.require_admin(actor, CALENDAR_ADMIN_ONLY)
+    if not 1 <= int(hours) <= 2000:
+        raise ValidationError({"lead_sla_hours": _("Give 1 to 2000 business hours.")})
+    with transaction.atomic():
+        calendar = BusinessCalendar.objects.select_for_update().order_by("pk").first()
+        if calendar is None:
+            calendar = BusinessCalendar.objects.create()
+        before = audit.snapshot(calendar, ["lead_sla_hours"])
+        calendar.lead_sla_hours = int(hours)
+        calendar.save(update_fields=["lead_sla_hours", "updated_at"])
+        records.audit_update(actor, calendar, before, audit.snapshot(calendar, ["lead_sla_hours"]))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kizuna.automation import views
+from kizuna.automation import rule_views, views
 
 app_name = "automation"
 urlpatterns = [
@@ -19,6 +19,24 @@ urlpatterns = [
         views.webhook_redeliver,
         name="webhook_redeliver",
     ),
+    path("settings/rules/", rule_views.rule_list, name="rule_list"),
+    path("settings/rules/new/", rule_views.rule_create, name="rule_create"),
+    path("settings/rules/<int:pk>/", rule_views.rule_detail, name="rule_detail"),
+    path("settings/rules/<int:pk>/edit/", rule_views.rule_edit, name="rule_edit"),
+    path("settings/rules/<int:pk>/toggle/", rule_views.rule_toggle, name="rule_toggle"),
+    path("settings/rules/<int:pk>/delete/", rule_views.rule_delete, name="rule_delete"),
+    path("settings/assignment/", rule_views.assignment_list, name="assignment_list"),
+    path(
+        "settings/assignment/<int:pk>/toggle/",
+        rule_views.assignment_toggle,
+        name="assignment_toggle",
+    ),
+    path(
+        "settings/assignment/<int:pk>/delete/",
+        rule_views.assignment_delete,
+        name="assignment_delete",
+    ),
+    path("me/away/", rule_views.away_set, name="away_set"),
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar_feed"),
     path("me/calendar-feed/", views.calendar_feed_regenerate, name="calendar_feed_regenerate"),
     path("me/calendar-feed/revoke/", views.calendar_feed_revoke, name="calendar_feed_revoke"),

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from kizuna.automation import business_time, ics, selectors, services
+from kizuna.automation import business_time, ics, selectors, services, sla
 from kizuna.automation.models import (
     BusinessCalendar,
     CompanyDayOff,
@@ -153,6 +154,12 @@ class CalendarForm(forms.Form):
         coerce=int,
         widget=forms.CheckboxSelectMultiple,
     )
+    lead_sla_hours = forms.IntegerField(
+        label=gettext_lazy("First contact with a new lead within (business hours)"),
+        min_value=1,
+        max_value=2000,
+        required=False,
+    )
 
 
 class DayOffForm(forms.Form):
@@ -180,11 +187,17 @@ def calendar_settings(request):
             "work_start": cal.work_start,
             "work_end": cal.work_end,
             "workdays": sorted(cal.workdays),
+            "lead_sla_hours": sla.sla_hours(),
         },
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.calendar_update(actor=request.user, **form.cleaned_data)
+            data = dict(form.cleaned_data)
+            hours = data.pop("lead_sla_hours")
+            with transaction.atomic():
+                services.calendar_update(actor=request.user, **data)
+                if hours is not None:
+                    services.lead_sla_set(actor=request.user, hours=hours)
         except ValidationError as exc:
             _form_errors(form, exc)
         else:

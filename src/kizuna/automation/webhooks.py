@@ -75,6 +75,60 @@ def emit_event(*, event: str, payload: dict[str, Any]) -> list[WebhookDelivery]:
     return deliveries
 
 
+# Deliveries a rule's "call a webhook" action makes (not a subscribable event).
+RULE_EVENT = "rule.fired"
+
+
+def deliver_rule_event(
+    *, subscription_id: int, payload: dict[str, Any], run_id: int
+) -> WebhookDelivery:
+    """Queue one signed delivery of a rule's payload (after commit).
+
+    The event id is derived from the rule run, so an action that is carried
+    out again (a retried run) reuses its delivery instead of sending twice.
+    """
+    subscription = WebhookSubscription.objects.get(pk=subscription_id)
+    if not subscription.is_active:
+        raise ValidationError(_("The webhook %(name)s is disabled.") % {"name": subscription.name})
+    event_id = uuid.uuid5(uuid.NAMESPACE_URL, f"kizuna:rule-run:{run_id}:{subscription.pk}")
+    data = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    delivery, created = WebhookDelivery.objects.get_or_create(
+        subscription=subscription,
+        event_id=event_id,
+        defaults={"event": RULE_EVENT, "payload": data},
+    )
+    if created:
+        queue_delivery(delivery.pk)
+    return delivery
+
+
+def _report_rule_failure(delivery: WebhookDelivery) -> None:
+    """A rule's webhook call failed for good: say so in the rule's run log."""
+    from kizuna.automation.models import RuleRun
+
+    run_id = (delivery.payload or {}).get("run")
+    if not isinstance(run_id, int):
+        return
+    run = RuleRun.objects.select_related("rule").filter(pk=run_id).first()
+    if run is None:
+        return
+    error = _("Webhook delivery #%(id)s failed: %(error)s") % {
+        "id": delivery.pk,
+        "error": delivery.error or f"HTTP {delivery.response_code}",
+    }
+    run.outcome = RuleRun.Outcome.FAILED
+    run.error = (f"{run.error}\n{error}" if run.error else error)[:5000]
+    run.save(update_fields=["outcome", "error"])
+    from kizuna.automation.rules import _notify_admins
+
+    _notify_admins(
+        run.rule,
+        run,
+        gettext_lazy("The rule %(name)s failed on %(record)s: %(error)s"),
+        {"name": run.rule.name, "record": run.object_repr, "error": error[:200]},
+    )
+
+
 def queue_delivery(delivery_id: int) -> None:
     from kizuna.automation.tasks import deliver_webhook
 
@@ -183,6 +237,9 @@ def deliver(*, delivery_id: int, retries_left: int) -> bool:
             WebhookDelivery.Status.RETRYING if retry else WebhookDelivery.Status.FAILED
         )
         WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
+        if not retry and delivery.event == RULE_EVENT:
+            delivery.refresh_from_db()
+            _report_rule_failure(delivery)
     return not retry
 
 

@@ -12,6 +12,7 @@ from kizuna.api.records import custom_filters, dump, respond, with_etag, write_a
 from kizuna.api.schemas import RecordIn, RecordOut, VersionIn
 from kizuna.customers import selectors, services
 from kizuna.customers.models import Company, Contact, Lead
+from kizuna.dedup.services import duplicates_check_on_commit
 
 router = Router(tags=["customers"])
 
@@ -103,7 +104,9 @@ def list_companies(request, filters: Query[CompanyFilters], page: Query[PageQuer
 def create_company(request, payload: CompanyIn):
     def create():
         args = _company_args(request, payload.dict(exclude_unset=True))
-        return 201, dump(CompanyOut, services.company_create(actor=request.auth, **args))
+        company = services.company_create(actor=request.auth, **args)
+        duplicates_check_on_commit(entity="company", record_id=company.pk, source="api")
+        return 201, dump(CompanyOut, company)
 
     return idempotent(request, create, respond)
 
@@ -210,6 +213,7 @@ def create_contact(request, payload: ContactIn):
     def create():
         args = _contact_args(request, payload.dict(exclude_unset=True))
         contact = services.contact_create(actor=request.auth, **args)
+        duplicates_check_on_commit(entity="contact", record_id=contact.pk, source="api")
         return 201, dump(ContactOut, selectors.contact_detail(user=request.auth, pk=contact.pk))
 
     return idempotent(request, create, respond)
@@ -344,7 +348,11 @@ def list_leads(request, filters: Query[LeadFilters], page: Query[PageQuery]):
 def create_lead(request, payload: LeadIn):
     def create():
         args = write_args(Lead, payload.dict(exclude_unset=True))
-        return 201, dump(LeadOut, services.lead_create(actor=request.auth, **args))
+        lead = services.lead_create(actor=request.auth, **args)
+        # A website's form usually posts its leads through the API.
+        source = "web_form" if lead.channel == Lead.Channel.WEB_FORM else "api"
+        duplicates_check_on_commit(entity="lead", record_id=lead.pk, source=source)
+        return 201, dump(LeadOut, lead)
 
     return idempotent(request, create, respond)
 

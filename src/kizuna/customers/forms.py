@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from kizuna.automation.sla import STATES as SLA_STATES
 from kizuna.core import customfields
 from kizuna.core.forms import FastSelect, PickerField, RecordForm, split_lines
 from kizuna.customers.models import (
@@ -191,6 +192,9 @@ class LeadFilterForm(FilterForm):
     )
     channel = forms.ChoiceField(
         label=_("Channel"), required=False, choices=[("", "---------"), *Lead.Channel.choices]
+    )
+    sla = forms.ChoiceField(
+        label=_("First contact"), required=False, choices=[("", "---------"), *SLA_STATES.items()]
     )
 
 

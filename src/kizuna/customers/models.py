@@ -344,6 +344,13 @@ class Lead(OwnedModel, CustomFieldsModel, NextActionModel, SearchableModel):
     converted_contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # First-contact SLA (automation.sla): due in business hours from creation.
+    first_contact_due_at = models.DateTimeField(
+        _("first contact due"), null=True, blank=True, editable=False
+    )
+    first_contacted_at = models.DateTimeField(
+        _("first contacted"), null=True, blank=True, editable=False
+    )
     converted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -360,6 +367,11 @@ class Lead(OwnedModel, CustomFieldsModel, NextActionModel, SearchableModel):
             models.Index(fields=["status", "-created_at"], name="lead_status"),
             models.Index(fields=["owner"], name="lead_owner"),
             models.Index(fields=["team"], name="lead_team"),
+            models.Index(fields=["first_contacted_at", "first_contact_due_at"], name="lead_sla"),
+            # The dashboards count a period's leads by channel and status.
+            models.Index(
+                fields=["created_at", "channel", "status", "owner", "team"], name="lead_created"
+            ),
         ]
 
     def __str__(self) -> str:

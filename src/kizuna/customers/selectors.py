@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
+from kizuna.automation import sla
 from kizuna.core import access, customfields
 from kizuna.core.queries import first_rows
 from kizuna.core.search import filter_search
@@ -120,6 +121,8 @@ def lead_list(*, user, filters: dict[str, Any] | None = None) -> QuerySet[Lead]:
     for name in ("status", "channel", "prefecture", "campaign"):
         if f.get(name):
             qs = qs.filter(**{name: f[name]})
+    if f.get("sla"):
+        qs = sla.filter_leads(qs, f["sla"])
     ordering = LEAD_ORDERINGS.get(f.get("ordering") or "-created", LEAD_ORDERINGS["-created"])
     return qs.select_related("owner", "team").order_by(*ordering)
 

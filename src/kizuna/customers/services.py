@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kizuna.automation import assignment, rules, sla
+from kizuna.automation.webhooks import emit_event
 from kizuna.core import audit, records
 from kizuna.core.models import AuditEntry, OrgSettings
 from kizuna.core.text import company_key
@@ -134,6 +136,15 @@ def _prepare_company(company: Company) -> dict[str, list[str]]:
 
 
 @transaction.atomic
+def _webhook_payload(obj, fields) -> dict[str, Any]:
+    """What a ``*.created`` webhook sends: the record's own fields, ids for relations."""
+    payload: dict[str, Any] = {"id": obj.pk}
+    for name in fields:
+        field = obj._meta.get_field(name)
+        payload[name] = getattr(obj, field.attname)
+    return {**payload, "owner": obj.owner_id, "team": obj.team_id, "created_at": obj.created_at}
+
+
 def company_create(
     *,
     actor,
@@ -158,6 +169,8 @@ def company_create(
     Company.objects.filter(pk=company.pk).update(path=company.path)
     records.set_tags(company, tags)
     records.audit_create(actor, company, COMPANY_FIELDS + OWNERSHIP)
+    rules.record_event(obj=company, event="created")
+    emit_event(event="company.created", payload=_webhook_payload(company, COMPANY_FIELDS))
     return company
 
 
@@ -196,9 +209,9 @@ def company_update(
     company.version += 1
     company.save()
     records.set_tags(company, tags)
-    records.audit_update(
-        actor, company, before, records.record_snapshot(company, COMPANY_FIELDS + OWNERSHIP)
-    )
+    after = records.record_snapshot(company, COMPANY_FIELDS + OWNERSHIP)
+    records.audit_update(actor, company, before, after)
+    rules.record_event(obj=company, event="updated", before=before, after=after)
     return company
 
 
@@ -329,6 +342,15 @@ def contact_create(
     records.audit_create(
         actor, contact, CONTACT_FIELDS + OWNERSHIP, emails=clean_emails, phones=clean_phones
     )
+    rules.record_event(obj=contact, event="created")
+    emit_event(
+        event="contact.created",
+        payload={
+            **_webhook_payload(contact, CONTACT_FIELDS),
+            "emails": clean_emails,
+            "phones": clean_phones,
+        },
+    )
     return contact
 
 
@@ -372,7 +394,9 @@ def contact_update(
     contact.version += 1
     contact.save()
     records.set_tags(contact, tags)
-    records.audit_update(actor, contact, before, _contact_snapshot(contact))
+    after = _contact_snapshot(contact)
+    records.audit_update(actor, contact, before, after)
+    rules.record_event(obj=contact, event="updated", before=before, after=after)
     return contact
 
 
@@ -430,13 +454,18 @@ def lead_create(
     records.assign_fields(lead, fields, LEAD_FIELDS)
     if lead.status == Lead.Status.CONVERTED:
         raise ValidationError({"status": CONVERT_ONLY})
+    if owner is None:
+        assignment.assign_owners("lead", [lead])
     errors = _set_ownership(lead, actor, owner, team)
     errors |= _prepare_lead(lead)
     errors |= records.clean_custom_fields(lead, custom_fields or {})
     records.validate(lead, errors)
+    sla.start(lead)
     lead.save()
     records.set_tags(lead, tags)
     records.audit_create(actor, lead, LEAD_FIELDS + OWNERSHIP)
+    rules.record_event(obj=lead, event="created")
+    emit_event(event="lead.created", payload=_webhook_payload(lead, LEAD_FIELDS))
     return lead
 
 
@@ -467,9 +496,11 @@ def lead_update(
     lead.version += 1
     lead.save()
     records.set_tags(lead, tags)
-    records.audit_update(
-        actor, lead, before, records.record_snapshot(lead, LEAD_FIELDS + OWNERSHIP)
-    )
+    after = records.record_snapshot(lead, LEAD_FIELDS + OWNERSHIP)
+    records.audit_update(actor, lead, before, after)
+    if old_status == Lead.Status.NEW and lead.status != old_status:
+        sla.contacted(lead_id=lead.pk)
+    rules.record_event(obj=lead, event="updated", before=before, after=after)
     return lead
 
 
@@ -564,6 +595,7 @@ def lead_convert(*, actor, lead: Lead, company: Company | None = None) -> Conver
     lead.converted_by = actor
     lead.version += 1
     lead.save()
+    sla.contacted(lead_id=lead.pk)
     # The lead's history moves onto the customer's timeline.
     lead.activities.update(contact=contact, company=company)
     audit.record(

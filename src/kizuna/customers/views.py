@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from kizuna.activities.models import Activity
 from kizuna.activities.selectors import record_timeline
+from kizuna.automation import sla
 from kizuna.core import access, customfields, ui
 from kizuna.core.models import Share
 from kizuna.core.queries import first_rows
@@ -130,6 +131,7 @@ def lead_columns() -> list[Column]:
             sort="-created",
             optional=True,
         ),
+        sla.lead_column(),
         *custom_field_columns("lead"),
     ]
 
@@ -221,6 +223,18 @@ def _detail_context(request, obj):
     }
 
 
+def _duplicates(request, obj) -> dict:
+    """How many open duplicate pairs the record is in (one query)."""
+    from kizuna.dedup.selectors import open_candidates_for
+
+    entity = obj.access_object_type
+    count = open_candidates_for(user=request.user, entity=entity, record_id=obj.pk).count()
+    return {
+        "duplicate_count": count,
+        "duplicates_url": f"{reverse('dedup:queue')}?entity={entity}&record={obj.pk}",
+    }
+
+
 def _timeline_partial(request, context):
     return render(request, "activities/_timeline.html", context)
 
@@ -237,6 +251,7 @@ def company_detail(request, pk):
         contacts=selectors.company_contacts(user=request.user, company=company)[:100],
         deals=_company_deals(request.user, company),
         phone=format_phone(company.phone) if company.phone else "",
+        **_duplicates(request, company),
     )
     return render(request, "customers/company_detail.html", context)
 
@@ -257,6 +272,7 @@ def contact_detail(request, pk):
     context.update(
         phones=[format_phone(p.number) for p in contact.phones.all()],
         employments=contact.employments.select_related("company"),
+        **_duplicates(request, contact),
     )
     return render(request, "customers/contact_detail.html", context)
 
@@ -273,6 +289,7 @@ def lead_detail(request, pk):
         match_company=company if company and access.can_view(request.user, company) else None,
         phone=format_phone(lead.phone) if lead.phone else "",
         convert_form=LeadConvertForm(),
+        **_duplicates(request, lead),
     )
     return render(request, "customers/lead_detail.html", context)
 
@@ -326,6 +343,7 @@ def _record_form(request, object_type: str, instance):
         initial.update(owner=request.user.pk, team=request.user.team_id)
         title = str(kind.new_title)
         back = reverse(f"customers:{object_type}_list")
+        hint_url = f"{reverse('dedup:hint')}?entity={object_type}"
 
         def save(kwargs):
             return kind.create(actor=request.user, **kwargs)
@@ -333,6 +351,7 @@ def _record_form(request, object_type: str, instance):
         ui.require_edit(request, instance)
         title = _("Edit %(name)s") % {"name": instance}
         back = reverse(f"customers:{object_type}_detail", args=[instance.pk])
+        hint_url = ""
 
         def save(kwargs):
             return kind.update(actor=request.user, **{object_type: instance}, **kwargs)
@@ -348,6 +367,7 @@ def _record_form(request, object_type: str, instance):
             "back_url": back,
             "object": instance,
             "prefectures": PREFECTURE_SUGGESTIONS,
+            "hint_url": hint_url,
         },
     )
 

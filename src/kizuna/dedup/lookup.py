@@ -17,9 +17,11 @@ has nothing to learn from, and the import, the hint on the create forms and
 the full scan must give one pair the same score.
 """
 
+import gc
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -214,6 +216,42 @@ def _fast_phone_key(raw: str, region: str) -> str:
     return ""
 
 
+@contextmanager
+def _no_gc():
+    """Pause the cycle collector while building or probing the index.
+
+    Loading half a million records allocates millions of small tuples and
+    lists without a single reference cycle; the collector would walk the
+    whole growing heap again and again (a third of the load time).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _email_key(raw: str) -> str:
+    """``text.normalize_email`` with a short way for plain ASCII addresses.
+
+    NFKC and casefold change nothing in ASCII beyond lower-casing, and most
+    stored addresses are ASCII; a test compares the two.
+    """
+    if not raw.isascii() or "<" in raw or ">" in raw:
+        return text.normalize_email(raw)
+    local, at, domain = raw.strip().lower().rpartition("@")
+    if not at or not local or "." not in domain:
+        return ""
+    if "+" in local:
+        local = local.split("+", 1)[0]
+    if domain in ("gmail.com", "googlemail.com"):
+        local = local.replace(".", "")
+        domain = "gmail.com"
+    return f"{local}@{domain}"
+
+
 class _Keys:
     """Cached per-part keys: family and given names repeat a great deal."""
 
@@ -300,6 +338,7 @@ class Matcher:
         self._prepared: dict[int, tuple] = {}
         self._interned: dict[str, str] = {}
         self._value_cache: dict[tuple[int, str], object] = {}
+        self._extra_phones: list[str] = []
 
     # Loading ------------------------------------------------------------------
 
@@ -311,22 +350,28 @@ class Matcher:
         user=None,
         ids: Iterable[int] | None = None,
         queryset=None,
+        region: str | None = None,
+        phones: Iterable[str] = (),
     ) -> "Matcher":
         """Read the records of ``entity`` (those ``user`` may see, when given).
 
         ``ids`` or ``queryset`` narrow the records read (the hint reads a
-        handful of candidates only).
+        handful of candidates only); a narrowed load reads only the companies
+        and main lines those records need, plus the main lines among
+        ``phones`` (the incoming row's).
         """
-        matcher = cls(entity, region=OrgSettings.get().default_region)
+        matcher = cls(entity, region=region or OrgSettings.get().default_region)
+        matcher._extra_phones = [p for p in (matcher.keys.phone(n) for n in phones) if p]
         qs = queryset if queryset is not None else matcher.model_class().objects.all()
         if user is not None:
             qs = access.visible(qs, user)
         if ids is not None:
             qs = qs.filter(pk__in=list(ids))
-        if entity == "company":
-            matcher._load_companies(qs)
-        else:
-            matcher._load_people(qs, restricted=user is not None or ids is not None)
+        with _no_gc():
+            if entity == "company":
+                matcher._load_companies(qs)
+            else:
+                matcher._load_people(qs, restricted=user is not None or ids is not None)
         return matcher
 
     def model_class(self):
@@ -338,39 +383,24 @@ class Matcher:
         return self._interned.setdefault(value, value)
 
     def _load_people(self, qs, *, restricted: bool) -> None:
+        """One pass over the records (company name and its stored key joined in).
+
+        The per-record work is a handful of cached dict lookups: names and
+        readings repeat, the company's key is the stored ``name_key``, stored
+        phones are E.164 already and most stored e-mails need only lower-casing.
+        """
         from kizuna.customers.models import Company, ContactEmail, ContactPhone
 
-        intern = self._intern
+        contacts = self.entity == "contact"
+        names = ("id", "family_name", "given_name", "family_name_reading", "given_name_reading")
         columns: tuple[str, ...]
-        if self.entity == "contact":
-            columns = (
-                "id",
-                "family_name",
-                "given_name",
-                "family_name_reading",
-                "given_name_reading",
-                "company_id",
-            )
-            companies = dict(Company.objects.values_list("id", "name").iterator(chunk_size=CHUNK))
+        if contacts:
+            columns = (*names, "company__name", "company__name_key")
         else:
-            columns = (
-                "id",
-                "family_name",
-                "given_name",
-                "family_name_reading",
-                "given_name_reading",
-                "company_name",
-                "email",
-                "phone",
-            )
-        rows: list[tuple] = []
-        position: dict[int, int] = {}
-        for values in qs.order_by().values_list(*columns).iterator(chunk_size=CHUNK):
-            position[values[0]] = len(rows)
-            rows.append(values)
+            columns = (*names, "company_name", "email", "phone")
         emails: dict[int, list[str]] = defaultdict(list)
         phones: dict[int, list[str]] = defaultdict(list)
-        if self.entity == "contact":
+        if contacts:
             email_qs = ContactEmail.objects.order_by()
             phone_qs = ContactPhone.objects.order_by()
             if restricted:
@@ -379,71 +409,90 @@ class Matcher:
             for contact_id, email in email_qs.values_list("contact_id", "email").iterator(
                 chunk_size=CHUNK
             ):
-                if contact_id in position:
-                    emails[contact_id].append(email)
+                emails[contact_id].append(email)
             for contact_id, number in phone_qs.values_list("contact_id", "number").iterator(
                 chunk_size=CHUNK
             ):
-                if contact_id in position:
-                    phones[contact_id].append(number)
-        main_lines = set(
-            Company.objects.exclude(phone="")
-            .values_list("phone", flat=True)
-            .iterator(chunk_size=CHUNK)
-        )
-        for values in rows:
+                phones[contact_id].append(number)
+        intern = self._intern
+        keys = self.keys
+        index = self.index
+        ids, raws = self.ids, self.raw
+        nothing: tuple = ()
+        # Phones are indexed after the pass, once the shared numbers are known.
+        holders: dict[str, str] = {}
+        shared: set[str] = set()
+        phone_positions: list[tuple[str, int]] = []
+        for values in qs.order_by().values_list(*columns).iterator(chunk_size=CHUNK):
             pk, family, given, family_r, given_r = values[:5]
-            if self.entity == "contact":
-                company_id = values[5]
-                company = companies.get(company_id, "") if company_id else ""
-                mails = tuple(emails.get(pk, ()))
-                numbers = tuple(phones.get(pk, ()))
+            if contacts:
+                company = values[5] or ""
+                company_key = values[6] or (keys.company(company) if company else "")
+                mails = tuple(emails.pop(pk, nothing))
+                numbers = tuple(phones.pop(pk, nothing))
             else:
                 company = values[5]
-                mails = (values[6],) if values[6] else ()
-                numbers = (values[7],) if values[7] else ()
-            self.ids.append(pk)
-            self.raw.append(
-                (
-                    intern(family),
-                    intern(given),
-                    intern(family_r),
-                    intern(given_r),
-                    intern(company),
-                    mails,
-                    numbers,
-                )
+                company_key = keys.company(company) if company else ""
+                mails = (values[6],) if values[6] else nothing
+                numbers = (values[7],) if values[7] else nothing
+            raw = (
+                intern(family),
+                intern(given),
+                intern(family_r),
+                intern(given_r),
+                intern(company),
+                mails,
+                numbers,
             )
-        self._mark_shared_phones(main_lines)
-        index = self.index
-        for pos, raw in enumerate(self.raw):
-            for key in self._person_keys(raw):
-                _index_add(index, key, pos)
-
-    def _mark_shared_phones(self, main_lines: set[str]) -> None:
-        """A number that people with different names give is a main line, not a person's."""
-        keys = self.keys
-        holder: dict[str, str] = {}
-        shared = {keys.phone(p) for p in main_lines}
-        for family, given, _fr, _gr, _company, _mails, numbers in self.raw:
-            if not numbers:
-                continue
+            pos = len(ids)
+            ids.append(pk)
+            raws.append(raw)
             name = keys.name(family) + keys.name(given)
+            for key in self._person_keys(raw, company_key=company_key, name=name, phones=False):
+                hit = index.get(key)
+                if hit is None:
+                    index[key] = pos
+                elif isinstance(hit, int):
+                    if hit != pos:
+                        index[key] = [hit, pos]
+                elif len(hit) <= MAX_BLOCK and hit[-1] != pos:
+                    hit.append(pos)
             for number in numbers:
                 phone = keys.phone(number)
-                seen = holder.setdefault(phone, name)
-                if seen != name:
-                    shared.add(phone)
+                if phone:
+                    phone_positions.append((phone, pos))
+                    if holders.setdefault(phone, name) != name:
+                        shared.add(phone)
+        # A company's main line, or a number people with different names give,
+        # is no one's own number.
+        line_qs = Company.objects.order_by().exclude(phone="")
+        if restricted:
+            wanted = set(self._extra_phones) | {phone for phone, _pos in phone_positions}
+            line_qs = line_qs.filter(phone__in=wanted)
+        for line in line_qs.values_list("phone", flat=True).iterator(chunk_size=CHUNK):
+            shared.add(keys.phone(line))
         shared.discard("")
         self.shared_phones = shared
+        for phone, pos in phone_positions:
+            if phone not in shared:
+                _index_add(index, abs(hash(("p", phone))), pos)
 
-    def _person_keys(self, raw: tuple) -> list[int]:
+    def _person_keys(
+        self,
+        raw: tuple,
+        *,
+        company_key: str | None = None,
+        name: str | None = None,
+        phones: bool = True,
+    ) -> list[int]:
         family, given, family_r, given_r, company, mails, numbers = raw
         keys = self.keys
         out = []
-        name = keys.name(family) + keys.name(given)
+        if name is None:
+            name = keys.name(family) + keys.name(given)
         romaji = keys.person_romaji(family, given, family_r, given_r)
-        company_key = keys.company(company) if company else ""
+        if company_key is None:
+            company_key = keys.company(company) if company else ""
         if name:
             out.append(-abs(hash(("n", name))) - 1)
             if company_key:
@@ -453,13 +502,14 @@ class Matcher:
             if company_key:
                 out.append(abs(hash(("rc", romaji, company_key))))
         for mail in mails:
-            address = text.normalize_email(mail)
+            address = _email_key(mail)
             if address and not text.is_role_address(address):
                 out.append(abs(hash(("e", address))))
-        for number in numbers:
-            phone = keys.phone(number)
-            if phone and phone not in self.shared_phones:
-                out.append(abs(hash(("p", phone))))
+        if phones:
+            for number in numbers:
+                phone = keys.phone(number)
+                if phone and phone not in self.shared_phones:
+                    out.append(abs(hash(("p", phone))))
         return out
 
     def _load_companies(self, qs) -> None:
@@ -700,6 +750,10 @@ class Matcher:
 
     def match(self, rows: Sequence[Mapping[str, Any]]) -> list[RowMatch | None]:
         """The best existing record for each row (merge or review band), or None."""
+        with _no_gc():
+            return self._match(rows)
+
+    def _match(self, rows: Sequence[Mapping[str, Any]]) -> list[RowMatch | None]:
         raws = [self._raw_row(row) for row in rows]
         shared = self._batch_shared_phones(raws)
         out: list[RowMatch | None] = []
@@ -784,18 +838,51 @@ def _show(value) -> str:
     return str(value)
 
 
+def record_row(entity: str, record) -> dict[str, str]:
+    """A saved record as the lookup's canonical row (for checking a new record)."""
+    if entity == "company":
+        address = " ".join(
+            p for p in (record.prefecture, record.city, record.street, record.building) if p
+        )
+        return {
+            "name": record.name,
+            "name_reading": record.name_reading,
+            "corporate_number": record.corporate_number or "",
+            "domain": record.domain,
+            "phone": record.phone,
+            "postal_code": record.postal_code,
+            "address": address,
+        }
+    row = {
+        "family_name": record.family_name,
+        "given_name": record.given_name,
+        "family_name_reading": record.family_name_reading,
+        "given_name_reading": record.given_name_reading,
+    }
+    if entity == "lead":
+        return {**row, "company": record.company_name, "email": record.email, "phone": record.phone}
+    return {
+        **row,
+        "company": record.company.name if record.company_id else "",
+        "email": ";".join(e.email for e in record.emails.all()),
+        "phone": ";".join(p.number for p in record.phones.all()),
+    }
+
+
 def match_one(entity: str, row: Mapping[str, Any], *, user=None) -> list[RowMatch]:
     """The records ``row`` may be, best first; for the "this looks like …" hint.
 
     Only the few records that share an e-mail, a phone or a name with the
     row are read, not the whole table.
     """
-    matcher = Matcher(entity, region=OrgSettings.get().default_region)
+    region = OrgSettings.get().default_region
+    matcher = Matcher(entity, region=region)
     raw = matcher._raw_row(row)
     qs = _hint_queryset(matcher, raw)
     if qs is None:
         return []
-    loaded = Matcher.load(entity, user=user, queryset=qs)
+    phones = raw[6] if matcher.person else (raw[4],) if raw[4] else ()
+    loaded = Matcher.load(entity, user=user, queryset=qs, region=region, phones=phones)
     return loaded.matches(row)
 
 

@@ -14,6 +14,7 @@ every foreign key to a company, contact or lead is covered.
 """
 
 import datetime
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -151,8 +152,18 @@ def newest_first(records: Sequence[Any], survivor: Any) -> list[Any]:
     return sorted(records, key=lambda r: (r.updated_at, r.pk == survivor.pk), reverse=True)
 
 
+# A person's name written in kanji or hangul, not only in kana or letters.
+_WRITTEN_NAME_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+PERSON_NAME_FIELDS = frozenset({"family_name", "given_name"})
+
+
 def default_choices(entity: str, survivor: Any, records: Sequence[Any]) -> dict[str, int]:
-    """Per field, the record whose value survives: the newest non-empty one."""
+    """Per field, the record whose value survives: the newest non-empty one.
+
+    A person's name in kanji or hangul wins over a newer one only in kana or
+    letters (佐藤 over ｻﾄｳ from a business-card scan): the kana is what the
+    reading holds.
+    """
     ordered = newest_first(records, survivor)
     choices = {}
     for name in MERGE_FIELDS[entity]:
@@ -160,10 +171,11 @@ def default_choices(entity: str, survivor: Any, records: Sequence[Any]) -> dict[
         if name in SURVIVOR_DEFAULT:
             choices[name] = survivor.pk
             continue
-        chosen = next(
-            (r for r in ordered if getattr(r, attname) not in ("", None)),
-            survivor,
-        )
+        filled = [r for r in ordered if getattr(r, attname) not in ("", None)]
+        if name in PERSON_NAME_FIELDS:
+            written = [r for r in filled if _WRITTEN_NAME_RE.search(getattr(r, attname))]
+            filled = written or filled
+        chosen = filled[0] if filled else survivor
         choices[name] = chosen.pk
     return choices
 

@@ -105,3 +105,52 @@ class Merge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entity} {self.merged_ids} → {self.survivor_id}"
+
+
+class ScanRun(models.Model):
+    """One full-database scan and how far it got (the progress bar reads it)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting to start")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Finished")
+        CANCELLED = "cancelled", _("Cancelled")
+        FAILED = "failed", _("Failed")
+
+    entity = models.CharField(_("object type"), max_length=10, choices=Entity.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    pairs_found = models.PositiveIntegerField(default=0)
+    queued = models.PositiveIntegerField(default=0)
+    merged = models.PositiveIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("duplicate scan")
+        verbose_name_plural = _("duplicate scans")
+
+    def __str__(self) -> str:
+        return f"{self.entity} scan {self.pk} ({self.status})"
+
+    @property
+    def active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        return min(100, self.done * 100 // self.total) if self.total else 0

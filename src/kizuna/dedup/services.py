@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from django.apps import apps
@@ -10,12 +11,13 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kizuna.core import audit, records
+from kizuna.automation.jobs import enqueue_on_commit
+from kizuna.core import access, audit, records
 from kizuna.core.models import AuditEntry
 from kizuna.core.text import company_key
 from kizuna.customers.models import ContactEmail, ContactPhone
 from kizuna.dedup.engine import Evidence
-from kizuna.dedup.lookup import ENTITY_FIELDS, evidence_json
+from kizuna.dedup.lookup import ENTITY_FIELDS, evidence_json, match_one, record_row
 from kizuna.dedup.merging import (
     CHANNELS,
     FOLLOWERS,
@@ -30,7 +32,7 @@ from kizuna.dedup.merging import (
     row_data,
     unique_sets,
 )
-from kizuna.dedup.models import DuplicateCandidate, Merge
+from kizuna.dedup.models import DuplicateCandidate, Merge, ScanRun
 
 
 def _pair(a_id: int, b_id: int) -> tuple[int, int]:
@@ -104,6 +106,108 @@ def candidates_delete_for_batch(*, import_batch_id: int) -> int:
     """Drop the queue entries an import batch made (its undo); returns how many."""
     deleted, _by_model = DuplicateCandidate.objects.filter(import_batch_id=import_batch_id).delete()
     return deleted
+
+
+# New records from outside (API, web forms) ---------------------------------
+
+# Pairs a single new record adds to the queue at most.
+CHECK_LIMIT = 10
+
+
+def duplicates_check_on_commit(*, entity: str, record_id: int, source: str) -> None:
+    """After the create commits, queue the pairs the new record makes, as a job.
+
+    For records that arrive without a person looking at the hint: API
+    creates and web-form leads. It never blocks or fails the create: the
+    check runs later, and a failure to queue it is only logged.
+    """
+    from kizuna.dedup.tasks import dedup_check
+
+    if entity not in ENTITY_FIELDS or source not in DuplicateCandidate.Source.values:
+        raise ValueError(f"unknown entity or source {entity!r}, {source!r}")
+    transaction.on_commit(lambda: dedup_check(entity, int(record_id), source), robust=True)
+
+
+def duplicates_check(*, entity: str, record_id: int, source: str) -> list[DuplicateCandidate]:
+    """Queue the existing records a new one may be (merge and review band).
+
+    Never merges: a record typed or posted a moment ago waits for a person.
+    A record deleted or merged away meanwhile is skipped.
+    """
+    model = MODELS[entity]
+    qs = model._default_manager.filter(pk=record_id)
+    if entity == "contact":
+        qs = qs.select_related("company").prefetch_related("emails", "phones")
+    record = qs.first()
+    if record is None:
+        return []
+    found = [m for m in match_one(entity, record_row(entity, record)) if m.record_id != record.pk]
+    return [
+        candidate_add(
+            entity=entity,
+            a_id=record.pk,
+            b_id=m.record_id,
+            score=m.score,
+            evidence=m.evidence,
+            source=source,
+            band=str(m.band),
+        )
+        for m in found[:CHECK_LIMIT]
+    ]
+
+
+# The full scan, started from the review queue -------------------------------
+
+# A scan whose progress row has not moved for this long lost its worker.
+SCAN_STALE_AFTER = timedelta(minutes=15)
+
+
+@transaction.atomic
+def scan_start(*, actor, entity: str) -> ScanRun:
+    """Queue a full scan of ``entity`` (admins); one at a time per entity."""
+    from kizuna.dedup.tasks import dedup_scan
+
+    access.require_admin(actor)
+    if entity not in ENTITY_FIELDS:
+        raise ValueError(f"unknown entity {entity!r}")
+    running = (
+        ScanRun.objects.select_for_update()
+        .filter(
+            entity=entity,
+            status__in=[ScanRun.Status.QUEUED, ScanRun.Status.RUNNING],
+            updated_at__gte=timezone.now() - SCAN_STALE_AFTER,
+        )
+        .first()
+    )
+    if running is not None:
+        raise ValidationError(_("A scan of these records is already running."))
+    run = ScanRun.objects.create(entity=entity, started_by=actor)
+    audit.record(actor=actor, action=AuditEntry.Action.CREATE, obj=run, changes={"entity": entity})
+    enqueue_on_commit(dedup_scan, entity, run.pk)
+    return run
+
+
+@transaction.atomic
+def scan_cancel(*, actor, run: ScanRun) -> ScanRun:
+    """Ask a running scan to stop; the pairs it queued so far stay queued."""
+    access.require_admin(actor)
+    run = ScanRun.objects.select_for_update().get(pk=run.pk)
+    if not run.active:
+        return run
+    run.cancel_requested = True
+    fields = ["cancel_requested", "updated_at"]
+    if run.status == ScanRun.Status.QUEUED:
+        # Not started yet: the job will find it cancelled and do nothing.
+        run.status, run.finished_at = ScanRun.Status.CANCELLED, timezone.now()
+        fields += ["status", "finished_at"]
+    run.save(update_fields=fields)
+    audit.record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        obj=run,
+        changes={"cancel_requested": [False, True]},
+    )
+    return run
 
 
 # Merge and un-merge -----------------------------------------------------------

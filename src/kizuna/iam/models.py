@@ -82,6 +82,8 @@ class User(AbstractUser):
         on_delete=models.SET_NULL,
         related_name="users",
     )
+    # Round-robin assignment skips a user until this day has passed.
+    away_until = models.DateField(_("away until"), null=True, blank=True)
     is_org_admin = models.BooleanField(
         _("administrator"),
         default=False,

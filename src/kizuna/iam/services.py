@@ -1,7 +1,10 @@
+import datetime
 import secrets
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kizuna.core import audit
 from kizuna.core.models import AuditEntry
@@ -85,3 +88,17 @@ def token_revoke(*, user: User, token: ApiToken) -> None:
             obj=token,
             changes={"revoked": token.prefix},
         )
+
+
+@transaction.atomic
+def user_set_away(*, user: User, until: datetime.date | None) -> User:
+    """Mark the user away until a day (round-robin skips them), or back."""
+    if until is not None and until < timezone.localdate():
+        raise ValidationError({"away_until": _("Choose today or a later day.")})
+    before = audit.snapshot(user, ["away_until"])
+    user.away_until = until
+    user.save(update_fields=["away_until"])
+    changes = audit.diff(before, audit.snapshot(user, ["away_until"]))
+    if changes:
+        audit.record(actor=user, action=AuditEntry.Action.UPDATE, obj=user, changes=changes)
+    return user

@@ -298,7 +298,23 @@ class Deal(OwnedModel, CustomFieldsModel, NextActionModel, SearchableModel):
         indexes = [
             models.Index(fields=["pipeline", "status", "stage"], name="deal_board"),
             models.Index(fields=["status", "expected_close_date"], name="deal_forecast"),
-            models.Index(fields=["status", "closed_at"], name="deal_closed"),
+            # The dashboards read the deals closed in a period from this index
+            # alone (SQLite has no INCLUDE, so the columns are keys).
+            models.Index(
+                fields=[
+                    "status",
+                    "closed_at",
+                    "owner",
+                    "team",
+                    "company",
+                    "currency",
+                    "amount",
+                    "loss_reason",
+                    "source_lead",
+                    "pipeline",
+                ],
+                name="deal_closed",
+            ),
             models.Index(fields=["company", "status"], name="deal_company"),
             # With closed_at: a rep's board reads her team's recently closed deals only.
             models.Index(fields=["owner", "status", "closed_at"], name="deal_owner"),
@@ -359,6 +375,10 @@ class StageChange(models.Model):
         indexes = [
             models.Index(fields=["deal", "at"], name="stagechange_deal"),
             models.Index(fields=["to_stage", "at"], name="stagechange_to"),
+            # Stage win rates and lead times read a deal's history from the index.
+            models.Index(
+                fields=["deal", "to_stage", "from_stage", "at"], name="stagechange_deal_cover"
+            ),
         ]
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kizuna.automation import rules
 from kizuna.core import access, audit, records
 from kizuna.core.models import AuditEntry
 from kizuna.sales import criteria
@@ -230,6 +231,7 @@ def deal_create(
     check_exit_criteria(deal, stage, from_stage=None)
     StageChange.objects.create(deal=deal, from_stage=None, to_stage=stage, actor=actor, at=now)
     records.audit_create(actor, deal, AUDITED)
+    rules.record_event(obj=deal, event="created")
     if stage.outcome == Stage.Outcome.WON:
         _create_handoff_tasks(actor, deal)
     from kizuna.automation.webhooks import emit_event
@@ -275,7 +277,9 @@ def deal_update(
     deal.save()
     _set_contacts(deal, actor, contacts)
     records.set_tags(deal, tags)
-    records.audit_update(actor, deal, before, _snapshot(deal))
+    after = _snapshot(deal)
+    records.audit_update(actor, deal, before, after)
+    rules.record_event(obj=deal, event="updated", before=before, after=after)
     return deal
 
 
@@ -327,7 +331,9 @@ def deal_move(
         deal.closed_at = now
     deal.version += 1
     deal.save()
-    records.audit_update(actor, deal, before, _snapshot(deal))
+    after = _snapshot(deal)
+    records.audit_update(actor, deal, before, after)
+    rules.record_event(obj=deal, event="stage_entered", before=before, after=after, stage=stage)
     _log_move(actor, deal, previous, stage, now)
     if deal.status == Deal.Status.WON and was != Deal.Status.WON:
         _create_handoff_tasks(actor, deal)

@@ -1,0 +1,344 @@
+"""Dashboard benchmark: a large sales history, then the three dashboards.
+
+    .venv/bin/python benchmarks/analytics.py [--database-url URL]
+        [--deals 500000 --activities 2000000 --leads 200000] [--requests 30]
+
+Issue #6's speed targets: with 500,000 deals, 2,000,000 activities and
+200,000 leads, each dashboard (executive, manager, my dashboard) p95 < 600 ms
+server time on SQLite and < 300 ms on PostgreSQL, with the query count.
+
+Without --database-url the data goes into SQLite in a fresh temporary
+KIZUNA_DATA_DIR; with a PostgreSQL URL the script creates a fresh database
+(``kizuna_bench`` unless the URL names one) and drops it at the end.
+
+(a) Seeding reuses the other benchmarks' machinery: the org, companies,
+contacts, leads and activities come from the foundation benchmark's fast path
+(``benchmarks/foundation.py``: a generator process, ``executemany`` /
+``COPY``, indexes put back after the load), the deals and their stage history
+from the sales benchmark's (``benchmarks/sales.py``). About a third of the
+deals then get a source lead (one ``UPDATE``), so that channel conversion has
+something to count, and every team gets a won-amount target for the current
+quarter. ``ANALYZE`` runs at the end.
+
+(b) Each dashboard is timed in-process with ``django.test.Client`` (server
+time: middleware, view, queries, template) after a few warm-up requests, as a
+rep who sees her team's data, as her team's manager and as an org admin.
+
+The results go to stdout and to benchmarks/results/analytics-<vendor>.md.
+To iterate on a query, seed once with ``--keep`` and then measure the kept
+database again with ``--reuse DATA_DIR`` (PostgreSQL: ``--reuse pg`` and the
+same URL), optionally ``--only manager``.
+"""
+
+import argparse
+import importlib.util
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+TARGETS_MS = {"sqlite": 600.0, "postgresql": 300.0}
+DASHBOARDS = ("executive", "manager", "me")
+
+
+def _load(name: str):
+    """benchmarks/<name>.py as a module (foundation, sales)."""
+    key = f"{name}_benchmark"
+    module = sys.modules.get(key)
+    if module is None:
+        path = Path(__file__).resolve().parent / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(key, path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        spec.loader.exec_module(module)
+    return module
+
+
+# Seeding -------------------------------------------------------------------------------------
+
+
+@dataclass
+class SeedResult:
+    vendor: str
+    org: object = None
+    tables: dict[str, list[float]] = field(default_factory=dict)
+    seconds: float = 0.0
+    link_seconds: float = 0.0
+
+
+def seed(
+    *,
+    deals: int,
+    activities: int,
+    leads: int,
+    companies: int = 20_000,
+    contacts: int = 20_000,
+    open_share: float = 0.05,
+    teams: int = 10,
+    users: int = 200,
+) -> SeedResult:
+    """Org, customers, leads, activities and deals, then source leads and targets."""
+    from django.db import connection, transaction
+
+    from kizuna.analytics.models import Target
+    from kizuna.analytics.periods import period_for
+    from kizuna.customers.models import Lead
+    from kizuna.iam.models import Team
+    from kizuna.sales.models import Deal
+
+    sales = _load("sales")
+    started = time.perf_counter()
+    open_deals = int(deals * open_share)
+    base = sales.seed(
+        open_deals=open_deals,
+        closed_deals=deals - open_deals,
+        companies=companies,
+        contacts=contacts,
+        activities=activities,
+        leads=leads,
+        teams=teams,
+        users=users,
+    )
+    result = SeedResult(vendor=connection.vendor, org=base.org, tables=base.tables)
+
+    t0 = time.perf_counter()
+    bounds = Lead.objects.order_by().values_list("id", flat=True)
+    first, last = bounds.order_by("id").first(), bounds.order_by("-id").first()
+    with transaction.atomic():
+        if first is not None:
+            span = last - first + 1
+            with connection.cursor() as cursor:
+                # Every third deal came from a lead (spread over all leads).
+                cursor.execute(
+                    f"UPDATE {Deal._meta.db_table} SET source_lead_id = %s + (id * 7919) %% %s "
+                    "WHERE id %% 3 = 0",
+                    [first, span],
+                )
+        quarter = period_for("quarter")
+        Target.objects.bulk_create(
+            Target(
+                metric=Target.Metric.WON_AMOUNT,
+                period_kind=Target.PeriodKind.QUARTER,
+                period_start=quarter.start,
+                team=team,
+                value=3_000_000_000,
+                currency="JPY",
+            )
+            for team in Team.objects.all()
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    result.link_seconds = time.perf_counter() - t0
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def bench_users(org) -> list[tuple[str, object]]:
+    """The rep, her team's manager (the team's first member) and the admin."""
+    from kizuna.iam.models import User
+
+    rep = org.rep
+    manager = User.objects.filter(team_id=rep.team_id).order_by("id").first()
+    return [("rep", rep), ("manager", manager), ("admin", org.admin)]
+
+
+# Requests ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Timing:
+    dashboard: str
+    user: str
+    path: str
+    samples_ms: list[float] = field(default_factory=list)
+    queries: int | None = None
+    statuses: set[int] = field(default_factory=set)
+
+    def pct(self, p: float) -> float:
+        s = sorted(self.samples_ms)
+        return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def measure(*, org, requests: int, warmup: int = 3, only: str = "") -> list[Timing]:
+    """Time each dashboard as the rep, the manager and the admin."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    timings = []
+    for label, user in bench_users(org):
+        client = Client(raise_request_exception=True)
+        client.force_login(user)
+        for name in DASHBOARDS:
+            if only and only.lower() not in name:
+                continue
+            path = reverse(f"analytics:{name}")
+            timing = Timing(name, label, path)
+            timings.append(timing)
+            for _i in range(warmup):
+                client.get(path)
+            with CaptureQueriesContext(connection) as ctx:
+                response = client.get(path)
+            timing.queries = len(ctx.captured_queries)
+            timing.statuses.add(response.status_code)
+            for _i in range(requests):
+                t0 = time.perf_counter()
+                response = client.get(path)
+                timing.samples_ms.append((time.perf_counter() - t0) * 1000)
+                timing.statuses.add(response.status_code)
+    return timings
+
+
+# Report --------------------------------------------------------------------------------------
+
+
+def counts() -> dict[str, int]:
+    from kizuna.activities.models import Activity
+    from kizuna.customers.models import Company, Lead
+    from kizuna.sales.models import Deal, StageChange
+
+    return {
+        "deals": Deal.objects.count(),
+        "open deals": Deal.objects.filter(status="open").count(),
+        "stage changes": StageChange.objects.count(),
+        "activities": Activity.objects.count(),
+        "leads": Lead.objects.count(),
+        "companies": Company.objects.count(),
+    }
+
+
+def report(result: SeedResult | None, timings: list[Timing], command: str) -> str:
+    from django.db import connection
+
+    sales = _load("sales")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            db_version = "PostgreSQL " + cursor.fetchone()[0]
+    else:
+        import sqlite3
+
+        db_version = "SQLite " + sqlite3.sqlite_version
+    target = TARGETS_MS.get(connection.vendor, 300.0)
+    sizes = ", ".join(f"{n:,} {name}" for name, n in counts().items())
+    lines = [
+        f"# Dashboard benchmark — {db_version}",
+        "",
+        f"{time.strftime('%Y-%m-%d %H:%M')}, {sales._machine()}.",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Data: {sizes}.",
+        "",
+    ]
+    if result is None:
+        lines += ["Reused a kept database (--reuse): not seeded in this run.", ""]
+    else:
+        lines += ["## Seeding", "", "| table | rows | seconds |", "|---|---:|---:|"]
+        for table, (rows, seconds) in result.tables.items():
+            lines.append(f"| {table} | {int(rows):,} | {seconds:.1f} |")
+        lines += [
+            "",
+            f"All in {result.seconds:.1f} s (source leads, targets and ANALYZE: "
+            f"{result.link_seconds:.1f} s).",
+            "",
+        ]
+    lines += [
+        "## Dashboards (server time in-process, ms)",
+        "",
+        f"| dashboard | user | p50 | p95 | max | SQL queries | target p95 < {target:.0f} ms |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for t in timings:
+        if not t.samples_ms:
+            lines.append(f"| {t.dashboard} | {t.user} | – | – | – | {t.queries} | no data |")
+            continue
+        p95 = t.pct(95)
+        verdict = "ok" if p95 < target else "**missed**"
+        if t.statuses != {200}:
+            verdict += " (status " + ", ".join(map(str, sorted(t.statuses))) + ")"
+        lines.append(
+            f"| {t.dashboard} ({t.path}) | {t.user} | {t.pct(50):.1f} | {p95:.1f} | "
+            f"{max(t.samples_ms):.1f} | {t.queries} | {verdict} |"
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default="", help="PostgreSQL URL (default: SQLite)")
+    parser.add_argument("--deals", type=int, default=500_000)
+    parser.add_argument("--activities", type=int, default=2_000_000)
+    parser.add_argument("--leads", type=int, default=200_000)
+    parser.add_argument("--companies", type=int, default=20_000)
+    parser.add_argument("--contacts", type=int, default=20_000)
+    parser.add_argument("--open-share", type=float, default=0.05, help="share of open deals")
+    parser.add_argument("--teams", type=int, default=10)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--output", default="", help="Markdown file (default: results/)")
+    parser.add_argument(
+        "--reuse",
+        default="",
+        metavar="DATA_DIR",
+        help="measure a database kept by --keep without seeding it again (SQLite: the kept "
+        "KIZUNA_DATA_DIR; PostgreSQL: any value, the URL names the database); migrations are "
+        "applied first, the database is kept, and results go to stdout unless --output is given",
+    )
+    parser.add_argument("--only", default="", help="measure only dashboards whose name has this")
+    args = parser.parse_args(argv)
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    fd = _load("foundation")
+    cleanup = fd.configure(args.database_url or None, args.reuse or None)
+    if args.reuse:
+        args.keep = True
+    try:
+        from django.core.management import call_command
+        from django.db import connection
+
+        call_command("migrate", interactive=False, verbosity=0)
+        if args.reuse:
+            result = None
+            org = fd.kept_org()
+        else:
+            print(f"Seeding on {connection.vendor} …", flush=True)
+            result = seed(
+                deals=args.deals,
+                activities=args.activities,
+                leads=args.leads,
+                companies=args.companies,
+                contacts=args.contacts,
+                open_share=args.open_share,
+                teams=args.teams,
+                users=args.users,
+            )
+            print(f"  seeded in {result.seconds:.1f} s", flush=True)
+            org = result.org
+        print("Measuring dashboards …", flush=True)
+        timings = measure(org=org, requests=args.requests, only=args.only)
+        command = " ".join(["python benchmarks/analytics.py", *(argv or sys.argv[1:])])
+        text = report(result, timings, command)
+        print()
+        print(text)
+        output = Path(args.output) if args.output else None
+        if output is None and not args.reuse:
+            RESULTS_DIR.mkdir(exist_ok=True)
+            output = RESULTS_DIR / f"analytics-{connection.vendor}.md"
+        if output is not None:
+            output.write_text(text + "\n")
+            print(f"Written to {output}")
+        if args.keep:
+            kept = "" if cleanup["scratch_dir"] else f"KIZUNA_DATA_DIR={cleanup['data_dir']} "
+            print(f"Kept: {kept}{cleanup.get('database', '')}")
+    finally:
+        fd.teardown(cleanup, keep=args.keep)
+
+
+if __name__ == "__main__":
+    main()
