@@ -359,3 +359,20 @@ def test_a_cancelled_run_is_rolled_back(org, do_import, monkeypatch):
     batch.refresh_from_db()
     assert batch.status == "cancelled"
     assert not Contact.objects.exists() and not Company.objects.exists()
+
+
+def test_the_lookup_load_does_not_list_every_phone_in_one_query(org, media):
+    """An IN of every stored number breaks on SQLite and PostgreSQL at scale."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test.utils import CaptureQueriesContext
+
+    from kizuna.imports.models import ImportBatch
+
+    for i in range(30):
+        contact_create(actor=org.rep, family_name=f"既存{i}", phones=[f"03-5555-{i:04d}"])
+    upload = SimpleUploadedFile("x.csv", "姓,電話番号\n新人,03-1111-2222\n".encode())
+    batch = services.batch_upload(actor=org.rep, entity="contact", upload=upload)
+    ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.ANALYSING)
+    with CaptureQueriesContext(connection) as queries:
+        services.analyse_now(batch.pk)
+    assert max(q["sql"].count("+81355550") for q in queries) < 10
