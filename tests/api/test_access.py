@@ -12,6 +12,7 @@ from django.urls import URLPattern
 
 from kizuna.analytics.services_reports import report_create
 from kizuna.api.api import api
+from kizuna.imports.models import ImportBatch
 from kizuna.sales.services import deal_create
 from kizuna.sales.services_quotes import LineInput, product_create, quote_create
 from tests.api.conftest import ApiClient
@@ -96,6 +97,15 @@ EXPECTED = {
     ("PATCH", "/api/v1/reports/{report_id}"): 404,
     ("DELETE", "/api/v1/reports/{report_id}"): 404,
     ("GET", "/api/v1/reports/{report_id}/run"): 404,
+    # An import is its uploader's (and the admins'): not even the team sees it.
+    ("GET", "/api/v1/imports"): 200,
+    ("POST", "/api/v1/imports"): 422,  # the walk sends no file
+    ("GET", "/api/v1/imports/{import_id}"): "private",
+    ("GET", "/api/v1/imports/{import_id}/rows"): "private",
+    ("POST", "/api/v1/imports/{import_id}/preview"): "private",
+    ("POST", "/api/v1/imports/{import_id}/run"): "private",
+    ("POST", "/api/v1/imports/{import_id}/cancel"): "private",
+    ("POST", "/api/v1/imports/{import_id}/undo"): "private",
 }
 
 
@@ -123,6 +133,9 @@ def records(org):
         "activity_id": activity.pk,
         "user_id": org.rep.pk,
         "team_id": org.tokyo.pk,
+        "import_id": ImportBatch.objects.create(
+            entity="contact", file_name="秘密.csv", file_path="imports/x.csv", created_by=org.rep
+        ).pk,
     }
 
 
@@ -177,6 +190,8 @@ def test_without_token_is_401(org, records, method, path):
 @pytest.mark.parametrize("method, path", OPERATIONS)
 def test_outsider_gets_nothing_of_another_team(org, records, api_for, method, path):
     expected = EXPECTED[(method, path)]
+    if expected == "private":
+        expected = 404
     response = _call(api_for(org.outsider), method, path, records)
     if expected == "list":
         assert response.status_code == 200
@@ -188,7 +203,9 @@ def test_outsider_gets_nothing_of_another_team(org, records, api_for, method, pa
     if expected == 422:
         # The reference to a record they cannot see is refused, as if it did not exist.
         locs = [e["loc"] for e in response.json()["detail"]]
-        field = {"companies": "parent", "bulk-move": "deals"}.get(path.split("/")[-1], "company")
+        field = {"companies": "parent", "bulk-move": "deals", "imports": "file"}.get(
+            path.split("/")[-1], "company"
+        )
         assert ["body", field] in locs
 
 

@@ -9,6 +9,7 @@ from kizuna.api.auth import TokenAuth
 from kizuna.core.api import router as core_router
 from kizuna.customers.api import router as customers_router
 from kizuna.iam.api import router as iam_router
+from kizuna.imports.api import router as imports_router
 from kizuna.sales.api import router as sales_router
 from kizuna.sales.api_quotes import router as quotes_router
 
@@ -33,3 +34,4 @@ api.add_router("", iam_router)
 api.add_router("", sales_router)
 api.add_router("", quotes_router)
 api.add_router("", reports_router)
+api.add_router("", imports_router)

@@ -614,3 +614,53 @@ def candidate_dismiss(*, actor, candidate: DuplicateCandidate) -> DuplicateCandi
     candidate.decided_at = timezone.now()
     candidate.save(update_fields=["status", "decided_by", "decided_at"])
     return candidate
+
+
+@transaction.atomic
+def candidates_add_many(
+    *,
+    entity: str,
+    pairs: Iterable[tuple[int, int, float, Iterable[Evidence | Mapping[str, Any]] | None]],
+    source: str,
+    import_batch_id: int | None = None,
+) -> int:
+    """Put many ``(a_id, b_id, score, evidence)`` pairs in the review queue at once.
+
+    The bulk form of ``candidate_add`` for imports: a pair already in the
+    queue (open or decided) is left as it is. Returns how many were added.
+    """
+    if entity not in ENTITY_FIELDS:
+        raise ValueError(f"unknown entity {entity!r}")
+    if source not in DuplicateCandidate.Source.values:
+        raise ValueError(f"unknown source {source!r}")
+    wanted: dict[tuple[int, int], tuple[float, list[dict[str, Any]]]] = {}
+    for a_id, b_id, score, evidence in pairs:
+        key = _pair(a_id, b_id)
+        if key not in wanted:
+            wanted[key] = (float(score), _evidence(evidence))
+    if not wanted:
+        return 0
+    a_ids = sorted({a for a, _b in wanted})
+    for start in range(0, len(a_ids), 500):
+        for key in DuplicateCandidate.objects.filter(
+            entity=entity, a_id__in=a_ids[start : start + 500]
+        ).values_list("a_id", "b_id"):
+            wanted.pop(key, None)
+    DuplicateCandidate.objects.bulk_create(
+        [
+            DuplicateCandidate(
+                entity=entity,
+                a_id=a_id,
+                b_id=b_id,
+                score=score,
+                band="review",
+                evidence=evidence,
+                source=source,
+                import_batch_id=import_batch_id,
+            )
+            for (a_id, b_id), (score, evidence) in wanted.items()
+        ],
+        batch_size=500,
+        ignore_conflicts=True,
+    )
+    return len(wanted)

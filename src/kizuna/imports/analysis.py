@@ -11,7 +11,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kizuna.core import access
@@ -33,8 +35,8 @@ from kizuna.customers.models import (
     ContactPhone,
     Lead,
 )
+from kizuna.imports import bulk, matching, reading
 from kizuna.imports import fields as F
-from kizuna.imports import matching, reading
 from kizuna.imports.models import ImportBatch, ImportRow
 
 Outcome = ImportRow.Outcome
@@ -74,8 +76,36 @@ class Context:
         self.choices: dict[str, dict[str, str]] = {}
         # company_key -> (id or None when it will be created, visible)
         self.companies: dict[str, int | None] = {}
+        self.visible_companies: dict[int, bool] = {}
         self.seen: dict[str, int] = {}
         self.cache: dict[str, Any] = {}
+        fmap = F.field_map(batch.entity)
+        # (index, header, spec) of every mapped column.
+        self.columns = [
+            (index, batch.headers[index], fmap[key])
+            for index, key in enumerate(batch.mapping)
+            if key and key in fmap
+        ]
+        self.width = len(batch.headers)
+        # Parsed cell values per (field kind, raw text): the same company,
+        # date or title repeats from row to row. An error is kept as the
+        # ValidationError's messages.
+        self.parsed: dict[tuple[str, str], Any] = {}
+        self._company_keys: dict[str, str] = {}
+        self._name_keys: dict[str, str] = {}
+
+    def company_key(self, name: str | None) -> str:
+        name = name or ""
+        key = self._company_keys.get(name)
+        if key is None:
+            key = self._company_keys[name] = company_key(name)
+        return key
+
+    def name_key(self, name: str) -> str:
+        key = self._name_keys.get(name)
+        if key is None:
+            key = self._name_keys[name] = name_key(name)
+        return key
 
     def choice(self, key: str) -> dict[str, str]:
         if key not in self.choices:
@@ -115,45 +145,64 @@ def read_rows(batch: ImportBatch) -> Iterator[tuple[int, list[str]]]:
         yield from table.rows
 
 
+class _Invalid:
+    __slots__ = ("messages",)
+
+    def __init__(self, messages: list[str]):
+        self.messages = messages
+
+
 def clean(ctx: Context, number: int, cells: list[str]) -> Planned:
     batch = ctx.batch
     row = Planned(number, cells)
-    fmap = F.field_map(batch.entity)
-    width = len(batch.headers)
+    width = ctx.width
     if len(cells) > width and any(cells[width:]):
         row.errors.append(
             _("This row has %(cells)d cells but the header has %(columns)d columns.")
             % {"cells": len(cells), "columns": width}
         )
-    for index, key in enumerate(batch.mapping):
-        if not key or index >= len(cells) or not cells[index]:
+    parsed = ctx.parsed
+    values = row.values
+    count = len(cells)
+    for index, header, spec in ctx.columns:
+        if index >= count:
             continue
         raw = cells[index]
-        header = batch.headers[index]
+        if not raw:
+            continue
         if "\ufffd" in raw:
             row.errors.append(
                 _("“%(column)s”: some characters could not be read as %(encoding)s.")
                 % {"column": header, "encoding": reading.ENCODING_LABELS.get(batch.encoding, "")}
             )
             continue
-        if reading.is_formula(raw):
+        if raw[0] == "=" and reading.is_formula(raw):
             row.errors.append(
                 _("“%(column)s” holds a formula (%(value)s). Save the file with values instead.")
                 % {"column": header, "value": raw[:40]}
             )
             continue
-        spec = fmap[key]
-        try:
-            value = _parse(ctx, spec, raw)
-        except ValidationError as exc:
-            row.errors.append(f"“{header}”: {' '.join(exc.messages)}")
+        memo = (spec.key, raw)
+        value = parsed.get(memo)
+        if value is None:
+            try:
+                value = _parse(ctx, spec, raw)
+            except ValidationError as exc:
+                value = _Invalid(exc.messages)
+            if len(parsed) < 200_000:
+                parsed[memo] = value
+        if type(value) is _Invalid:
+            row.errors.append(f"“{header}”: {' '.join(value.messages)}")
             continue
+        key = spec.key
         if spec.multiple:
-            row.values.setdefault(key, [])
-            if value not in row.values[key]:
-                row.values[key].append(value)
-        elif key not in row.values:
-            row.values[key] = value
+            have = values.get(key)
+            if have is None:
+                values[key] = [value]
+            elif value not in have:
+                have.append(value)
+        elif key not in values:
+            values[key] = value
     _complete(ctx, row)
     return row
 
@@ -219,10 +268,10 @@ def _complete(ctx: Context, row: Planned) -> None:
             v["domain"] = (urlsplit(site).hostname or "").removeprefix("www.")
     if entity == "lead":
         v.setdefault("channel", Lead.Channel.OTHER)
-        if v.get("email"):
-            v["email"] = v["email"][0]
-        if v.get("phone"):
-            v["phone"] = v["phone"][0]
+        # One e-mail and one phone per lead (a list when several columns feed them).
+        for key in ("email", "phone"):
+            if isinstance(v.get(key), list):
+                v[key] = v[key][0]
     if entity == "deal":
         if not v.get("name"):
             row.errors.append(_("The deal name is missing."))
@@ -261,25 +310,39 @@ def analyse(batch: ImportBatch, progress=None) -> dict[str, int]:
     ImportRow.objects.filter(batch=batch).delete()
     counts: dict[str, int] = {}
     done = 0
+    plan = bulk.TableWriter(
+        ImportRow,
+        [
+            "batch_id",
+            "number",
+            "outcome",
+            "target_id",
+            "values",
+            "cells",
+            "message",
+            "changed_fields",
+            "score",
+        ],
+        now=timezone.now(),
+    )
     for chunk in _chunks(read_rows(batch), CHUNK):
         planned = [clean(ctx, number, cells) for number, cells in chunk]
         decide(ctx, planned)
-        ImportRow.objects.bulk_create(
-            [
-                ImportRow(
-                    batch=batch,
-                    number=p.number,
-                    outcome=p.outcome,
-                    target_id=p.target_id,
-                    values=p.values if p.outcome != Outcome.ERROR else {},
-                    cells=p.cells if p.outcome == Outcome.ERROR else [],
-                    message=p.message,
-                    changed_fields=p.changed,
-                    score=p.score,
+        with transaction.atomic():
+            plan.write(
+                (
+                    batch.pk,
+                    p.number,
+                    str(p.outcome),
+                    p.target_id,
+                    p.values if p.outcome != Outcome.ERROR else {},
+                    p.cells if p.outcome == Outcome.ERROR else [],
+                    p.message,
+                    p.changed,
+                    p.score,
                 )
                 for p in planned
-            ]
-        )
+            )
         for p in planned:
             counts[p.outcome] = counts.get(p.outcome, 0) + 1
         done += len(planned)
@@ -327,12 +390,17 @@ def decide(ctx: Context, rows: list[Planned]) -> None:
             row.message = " ".join(row.errors)
 
 
-def _person_keys(v: dict[str, Any]) -> list[str]:
-    keys = [f"e:{normalize_email(e)}" for e in v.get("email") or [] if normalize_email(e)]
-    if isinstance(v.get("email"), str) and v["email"]:
-        keys = [f"e:{normalize_email(v['email'])}"]
-    company = company_key(v.get("company") or v.get("company_name") or "")
-    name = name_key((v.get("family_name") or "") + (v.get("given_name") or ""))
+def _person_keys(ctx: Context, v: dict[str, Any]) -> list[str]:
+    emails = v.get("email")
+    if isinstance(emails, str):
+        emails = [emails] if emails else []
+    keys = []
+    for email in emails or ():
+        key = normalize_email(email)
+        if key:
+            keys.append(f"e:{key}")
+    company = ctx.company_key(v.get("company") or v.get("company_name") or "")
+    name = ctx.name_key((v.get("family_name") or "") + (v.get("given_name") or ""))
     if company and name:
         keys.append(f"n:{name}@{company}")
     return keys
@@ -345,9 +413,9 @@ def _collapse_in_file(ctx: Context, rows: list[Planned]) -> None:
         v = row.values
         if ctx.batch.entity == "company":
             keys = [f"c:{v['corporate_number']}"] if v.get("corporate_number") else []
-            keys.append(f"n:{company_key(v.get('name'))}")
+            keys.append(f"n:{ctx.company_key(v.get('name'))}")
         else:
-            keys = _person_keys(v)
+            keys = _person_keys(ctx, v)
         first_number = next((ctx.seen[k] for k in keys if k in ctx.seen), None)
         if first_number is None:
             for k in keys:
@@ -369,7 +437,7 @@ def _collapse_in_file(ctx: Context, rows: list[Planned]) -> None:
 
 def _resolve_companies(ctx: Context, rows: list[Planned]) -> None:
     """A contact's company: by 法人番号, then by folded name; else created."""
-    keys = {company_key(r.values.get("company")) for r in rows if r.values.get("company")}
+    keys = {ctx.company_key(r.values.get("company")) for r in rows if r.values.get("company")}
     numbers = {r.values["corporate_number"] for r in rows if r.values.get("corporate_number")}
     keys -= set(ctx.companies)
     by_number: dict[str, int] = {}
@@ -387,10 +455,21 @@ def _resolve_companies(ctx: Context, rows: list[Planned]) -> None:
         )
         for key in keys:
             ctx.companies[key] = found.get(key)
-    ids = {i for i in [*by_number.values(), *ctx.companies.values()] if i}
-    visible = set(
-        access.visible(Company.objects.filter(pk__in=ids), ctx.user).values_list("pk", flat=True)
-    )
+    # Which of this chunk's companies the user may see, each asked once per file.
+    wanted: set[int | None] = set(by_number.values())
+    for row in rows:
+        if row.values.get("company"):
+            wanted.add(ctx.companies.get(ctx.company_key(row.values["company"])))
+    ids = {i for i in wanted if i and i not in ctx.visible_companies}
+    if ids:
+        visible_now = set(
+            access.visible(Company.objects.filter(pk__in=ids), ctx.user).values_list(
+                "pk", flat=True
+            )
+        )
+        for i in ids:
+            ctx.visible_companies[i] = i in visible_now
+    visible = ctx.visible_companies
     for row in rows:
         v = row.values
         name = v.get("company")
@@ -399,12 +478,12 @@ def _resolve_companies(ctx: Context, rows: list[Planned]) -> None:
             continue
         company_id = by_number.get(number) if number else None
         if company_id is None and name:
-            company_id = ctx.companies.get(company_key(name))
+            company_id = ctx.companies.get(ctx.company_key(name))
         if company_id is None:
             if name:
                 v["company_new"] = True
             continue
-        if company_id not in visible:
+        if not visible.get(company_id):
             row.errors.append(
                 _("The company “%(name)s” is not one you have access to.")
                 % {"name": name or number}
@@ -609,72 +688,99 @@ def _check_targets(ctx: Context, rows: list[Planned]) -> None:
             }
 
 
+def _contact_email(v: dict[str, Any]) -> str | None:
+    email = v.get("contact_email")
+    if isinstance(email, list):
+        return email[0] if email else None
+    return email or None
+
+
+def _first_per_key(query, key: str) -> dict[Any, int]:
+    """key value -> the pk of the first record in ``query``'s order."""
+    found: dict[Any, int] = {}
+    for pk, value in query.values_list("pk", key):
+        found.setdefault(value, pk)
+    return found
+
+
 def _resolve_relations(ctx: Context, rows: list[Planned]) -> None:
-    """A deal's or activity's company and contact, by natural keys."""
+    """A deal's or activity's company and contact, by natural keys.
+
+    The keys of the whole chunk are looked up together, a few queries per
+    chunk: 法人番号, then the folded name (newest first), then the domain.
+    """
+    visible = access.visible(Company.objects.all(), ctx.user)
+    numbers = {r.values["corporate_number"] for r in rows if r.values.get("corporate_number")}
+    names = {r.values["company"] for r in rows if r.values.get("company")}
+    domains = {n.lower() for n in names if "." in n and " " not in n}
+    by_number = by_key = by_domain = {}
+    if numbers:
+        by_number = _first_per_key(visible.filter(corporate_number__in=numbers), "corporate_number")
+    if names:
+        by_key = _first_per_key(
+            visible.filter(name_key__in={ctx.company_key(n) for n in names}).order_by("-id"),
+            "name_key",
+        )
+    if domains:
+        by_domain = _first_per_key(visible.filter(domain__in=domains).order_by("-id"), "domain")
+    companies = Company.objects.in_bulk(
+        {*by_number.values(), *by_key.values(), *by_domain.values()}
+    )
+    emails = {e for r in rows if (e := _contact_email(r.values))}
+    by_email: dict[Any, int] = {}
+    if emails:
+        by_email = {
+            email: contact_id
+            for contact_id, email in ContactEmail.objects.filter(
+                email__in=emails, contact__in=access.visible(Contact.objects.all(), ctx.user)
+            )
+            .order_by("-position", "-id")
+            .values_list("contact_id", "email")
+        }
     for row in rows:
         v = row.values
-        company = None
-        if v.get("corporate_number"):
-            company = (
-                access.visible(Company.objects.all(), ctx.user)
-                .filter(corporate_number=v["corporate_number"])
-                .first()
-            )
-        if company is None and v.get("company"):
-            query = access.visible(Company.objects.all(), ctx.user)
+        company_id = by_number.get(v["corporate_number"]) if v.get("corporate_number") else None
+        if company_id is None and v.get("company"):
             name = v["company"]
-            domain = name.lower() if "." in name and " " not in name else ""
-            company = (
-                query.filter(name_key=company_key(name)).order_by("-id").first()
-                or (domain and query.filter(domain=domain).order_by("-id").first())
-                or None
-            )
-        if (v.get("company") or v.get("corporate_number")) and company is None:
+            company_id = by_key.get(ctx.company_key(name))
+            if company_id is None and "." in name and " " not in name:
+                company_id = by_domain.get(name.lower())
+        if (v.get("company") or v.get("corporate_number")) and company_id is None:
             row.errors.append(
                 _("No company “%(name)s” that you have access to.")
                 % {"name": v.get("company") or v.get("corporate_number")}
             )
-        if company is not None:
-            v["company_id"] = company.pk
-            row.message = str(company)
-        email = (
-            (v.get("contact_email") or [None])[0]
-            if isinstance(v.get("contact_email"), list)
-            else v.get("contact_email")
-        )
+        if company_id is not None:
+            v["company_id"] = company_id
+            row.message = str(companies[company_id])
+        email = _contact_email(v)
         if email:
-            contact_id = (
-                ContactEmail.objects.filter(
-                    email=email,
-                    contact__in=access.visible(Contact.objects.all(), ctx.user),
-                )
-                .values_list("contact_id", flat=True)
-                .first()
-            )
+            contact_id = by_email.get(email)
             if contact_id is None:
                 row.errors.append(_("No contact with the e-mail %(email)s.") % {"email": email})
             else:
                 v["contact_id"] = contact_id
         if ctx.batch.entity == "deal" and v.get("stage"):
-            stage = _stage_by_name(v["stage"])
+            stage = _stage_by_name(ctx, v["stage"])
             if stage is None:
                 row.errors.append(_("No stage “%(name)s”.") % {"name": v["stage"]})
             else:
                 v["stage_id"] = stage
 
 
-def _stage_by_name(name: str) -> int | None:
+def _stage_by_name(ctx: Context, name: str) -> int | None:
+    """A stage of the active pipeline by its name in any language (read once per file)."""
     from kizuna.sales.models import Pipeline, Stage
 
-    pipeline = Pipeline.objects.filter(is_active=True).first()
-    if pipeline is None:
-        return None
-    key = F.header_key(name)
-    for stage in Stage.objects.filter(pipeline=pipeline):
-        names = {stage.name, *(stage.translations or {}).values()}
-        if key in {F.header_key(n) for n in names}:
-            return stage.pk
-    return None
+    if "stages" not in ctx.cache:
+        stages: dict[str, int] = {}
+        pipeline = Pipeline.objects.filter(is_active=True).first()
+        if pipeline is not None:
+            for stage in Stage.objects.filter(pipeline=pipeline):
+                for n in {stage.name, *(stage.translations or {}).values()}:
+                    stages.setdefault(F.header_key(n), stage.pk)
+        ctx.cache["stages"] = stages
+    return ctx.cache["stages"].get(F.header_key(name))
 
 
 __all__ = ["analyse", "clean", "decide", "Context", "email_domain"]

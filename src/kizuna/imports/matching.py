@@ -62,7 +62,15 @@ def match(
     except ImportError:
         return [None] * len(rows)
     if "matcher" not in cache:
-        cache["matcher"] = Matcher.load(entity, user=user)
+        # The records the user may see, loaded as one whole set: with
+        # ``user=`` the lookup treats the load as a narrowed one and lists
+        # every phone number it read in one ``IN``, which SQLite (32,766) and
+        # PostgreSQL (65,535) refuse beyond some tens of thousands of records.
+        from kizuna.core import access
+        from kizuna.customers.models import Company, Contact, Lead
+
+        model: Any = {"company": Company, "contact": Contact, "lead": Lead}[entity]
+        cache["matcher"] = Matcher.load(entity, queryset=access.visible(model.objects.all(), user))
     matcher = cache["matcher"]
     results: list[Match | None] = []
     for found in matcher.match(rows):

@@ -96,6 +96,14 @@ _QUOTED_FORMULA_RE = re.compile(r'^="(.*)"$', re.S)
 
 
 def clean_cell(value: object) -> str:
+    if type(value) is str:
+        # CSV cells are text: the common case, kept short.
+        text = value.strip()
+        if text.startswith('="'):
+            match = _QUOTED_FORMULA_RE.match(text)
+            if match:
+                return match.group(1).strip()
+        return text
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():

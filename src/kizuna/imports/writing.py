@@ -16,6 +16,7 @@ webhooks, and their files are small.
 """
 
 import datetime
+import json
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -29,7 +30,8 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 from kizuna.analytics import summary
-from kizuna.core.text import company_key
+from kizuna.automation import assignment, sla
+from kizuna.core.text import company_key, search_grams
 from kizuna.customers.models import (
     Company,
     Contact,
@@ -38,6 +40,7 @@ from kizuna.customers.models import (
     ContactPhone,
     Lead,
 )
+from kizuna.imports import bulk
 from kizuna.imports.analysis import UPDATABLE
 from kizuna.imports.models import ImportBatch, ImportChunk, ImportRow
 
@@ -81,23 +84,82 @@ class Writer:
         self.new_companies: dict[str, int] = {}
         self.now = timezone.now()
         self.today = timezone.localdate()
+        self._grams: dict[str, str] = {}
+        self._company_keys: dict[str, str] = {}
+        self._tables: dict[tuple, bulk.TableWriter] = {}
+
+    def table(self, model, columns: tuple[str, ...]) -> bulk.TableWriter:
+        writer = self._tables.get((model, columns))
+        if writer is None:
+            writer = self._tables[(model, columns)] = bulk.TableWriter(model, columns, self.now)
+        return writer
+
+    def company_key(self, name: str) -> str:
+        key = self._company_keys.get(name)
+        if key is None:
+            key = self._company_keys[name] = company_key(name)
+        return key
+
+    def address_grams(self, email: str) -> str:
+        """``search_grams(email)``: of an ASCII address, the local part's
+        grams and the (cached) domain's, since "@" separates words."""
+        local, at, domain = email.rpartition("@")
+        if not at or not email.isascii():
+            return search_grams(email)
+        return self.grams(domain) if not local else self._join(search_grams(local), domain)
+
+    def _join(self, first: str, value: str) -> str:
+        rest = self.grams(value)
+        return f"{first} {rest}" if first and rest else first or rest
+
+    def grams(self, *values: str) -> str:
+        """``core.text.search_grams(*values)``, cached per value.
+
+        The grams of several values are the grams of each joined by a space,
+        and names, titles and departments repeat from row to row.
+        """
+        cache = self._grams
+        parts = []
+        for value in values:
+            if not value:
+                continue
+            grams = cache.get(value)
+            if grams is None:
+                grams = search_grams(value)
+                if len(cache) < 200_000:
+                    cache[value] = grams
+            if grams:
+                parts.append(grams)
+        return " ".join(parts)
 
     def ownership(self, values: dict[str, Any]) -> tuple[int, int | None]:
-        # assign_owner: the owner column, else the importing user. A hook for
-        # the assignment rules (automation) belongs here.
+        # The owner column, else the importing user.
         owner_id = values.get("owner") or self.actor.pk
         return owner_id, self.teams.get(owner_id)
+
+
+_ROWS_SQL = (
+    'SELECT "id", "number", "outcome", "target_id", "values", "score" '
+    f'FROM "{ImportRow._meta.db_table}" WHERE "batch_id" = %s AND "outcome" IN (%s, %s, %s, %s) '
+    'AND "number" > %s ORDER BY "number" LIMIT %s'
+)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _rows(batch: ImportBatch) -> Iterator[list[Row]]:
     last = 0
     while True:
-        chunk = [
-            Row(*r)
-            for r in ImportRow.objects.filter(batch=batch, outcome__in=WRITTEN, number__gt=last)
-            .order_by("number")
-            .values_list("pk", "number", "outcome", "target_id", "values", "score")[:CHUNK]
-        ]
+        # Raw rows: the plan's JSON decoded once, without the ORM's per-row
+        # conversions.
+        with connection.cursor() as cursor:
+            cursor.execute(_ROWS_SQL, [batch.pk, *map(str, WRITTEN), last, CHUNK])
+            chunk = [
+                Row(pk, number, outcome, target, _json(values), score)
+                for pk, number, outcome, target, values, score in cursor.fetchall()
+            ]
         if not chunk:
             return
         last = chunk[-1].number
@@ -127,7 +189,7 @@ def run(batch: ImportBatch, progress: Callable[[int], bool]) -> dict[str, int]:
 
 
 def fast_update(model, objects: list, fields: list[str]) -> None:
-    """``UPDATE … WHERE id = %s`` through executemany, one statement per row.
+    """Save ``fields`` of ``objects``, one row each (``bulk.update_rows``).
 
     Django's ``bulk_update`` builds one ``CASE WHEN id = … THEN …`` per field
     and batch, which costs more to build and to plan than the updates
@@ -137,15 +199,11 @@ def fast_update(model, objects: list, fields: list[str]) -> None:
         return
     meta = model._meta
     concrete = [meta.get_field(name) for name in fields]
-    quote = connection.ops.quote_name
-    sets = ", ".join(f"{quote(f.column)} = %s" for f in concrete)
-    sql = f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {quote(meta.pk.column)} = %s"
     params = [
         [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in concrete] + [obj.pk]
         for obj in objects
     ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+    bulk.update_rows(model, fields, params)
 
 
 def _record_rows(rows: list[Row]) -> None:
@@ -169,16 +227,20 @@ def _queue_reviews(batch: ImportBatch, rows: list[Row]) -> None:
         return
     from kizuna.dedup import services as dedup
 
-    for r in reviews:
-        dedup.candidate_add(
-            entity=batch.entity,
-            a_id=int(r.target_id or 0),
-            b_id=int(r.record_id or 0),
-            score=r.score or 0.0,
-            evidence=r.values.get("_evidence") or [],
-            source="import",
-            import_batch_id=batch.pk,
-        )
+    dedup.candidates_add_many(
+        entity=batch.entity,
+        pairs=[
+            (
+                int(r.target_id or 0),
+                int(r.record_id or 0),
+                r.score or 0.0,
+                r.values.get("_evidence"),
+            )
+            for r in reviews
+        ],
+        source="import",
+        import_batch_id=batch.pk,
+    )
 
 
 def _add(chunk: ImportChunk, label: str, ids: list[int]) -> None:
@@ -191,90 +253,122 @@ def _add(chunk: ImportChunk, label: str, ids: list[int]) -> None:
 COMPANY_TEXT = UPDATABLE["company"]
 
 
-def _new_company(writer: Writer, values: dict[str, Any], name_field: str) -> Company:
+def _new_company(writer: Writer, values: dict[str, Any], name_field: str) -> dict[str, Any]:
+    """The columns of a new top-level company (``COMPANY_COLUMNS`` without the ids)."""
     owner_id, team_id = writer.ownership(values)
-    company = Company(
-        kind=Company.Kind.COMPANY,
+    name = values[name_field]
+    company: dict[str, Any] = dict.fromkeys(COMPANY_TEXT, "")
+    company.update(
         owner_id=owner_id,
         team_id=team_id,
-        name=values[name_field],
-        name_key=company_key(values[name_field]),
+        kind=str(Company.Kind.COMPANY),
+        name=name,
+        name_key=writer.company_key(name),
     )
     if name_field == "name":
         for f in COMPANY_TEXT:
             if f != "name" and values.get(f):
-                setattr(company, f, values[f])
+                company[f] = values[f]
         if values.get("phone"):
-            company.phone = (
-                values["phone"][0] if isinstance(values["phone"], list) else values["phone"]
-            )
+            phone = values["phone"]
+            company["phone"] = phone[0] if isinstance(phone, list) else phone
     else:
-        company.corporate_number = values.get("corporate_number", "")
-    company.postal_code = (company.postal_code or "").replace("〒", "").strip()
-    company.refresh_search_index()
+        company["corporate_number"] = values.get("corporate_number", "")
+    company["postal_code"] = company["postal_code"].replace("〒", "").strip()
+    company["search_index"] = _company_index(writer, company)
     return company
 
 
-def _create_companies(companies: list[Company], chunk: ImportChunk) -> None:
-    Company.objects.bulk_create(companies, batch_size=500)
-    for company in companies:
-        company.path = f"/{company.pk}/"
-    fast_update(Company, companies, ["path"])
-    _add(chunk, "customers.company", [c.pk for c in companies])
+COMPANY_COLUMNS = ("owner_id", "team_id", "kind", "name_key", "search_index", *COMPANY_TEXT)
+
+
+def _create_companies(writer: Writer, companies: list[dict[str, Any]], chunk: ImportChunk) -> None:
+    """Write new top-level companies; their ``path`` is their own id."""
+    ids = bulk.reserve_ids(Company, len(companies))
+    writer.table(Company, ("id", "path", *COMPANY_COLUMNS)).write(
+        (pk, f"/{pk}/", *[company[name] for name in COMPANY_COLUMNS])
+        for company, pk in zip(companies, ids, strict=True)
+    )
+    for company, pk in zip(companies, ids, strict=True):
+        company["id"] = pk
+    _add(chunk, "customers.company", ids)
 
 
 def write_companies(writer: Writer, rows: list[Row], chunk: ImportChunk) -> None:
     creates = [r for r in rows if r.outcome in (Outcome.CREATE, Outcome.REVIEW)]
     companies = [_new_company(writer, r.values, "name") for r in creates]
-    _create_companies(companies, chunk)
+    _create_companies(writer, companies, chunk)
     for r, company in zip(creates, companies, strict=True):
-        r.record_id = company.pk
-    _update(
-        writer, Company, rows, chunk, COMPANY_TEXT, lambda obj, extra: obj.refresh_search_index()
-    )
+        r.record_id = company["id"]
+    _update(writer, Company, rows, chunk, COMPANY_TEXT, lambda obj: _company_index(writer, obj))
 
 
-def _update(writer, model, rows, chunk, fields, reindex, extra_fields=()) -> dict[int, Any]:
-    """Apply the rows' non-empty values to the records they update or merge into."""
+def _update(
+    writer: Writer,
+    model,
+    rows: list[Row],
+    chunk: ImportChunk,
+    fields: list[str],
+    index: Callable[[dict[str, Any]], str],
+    extra_fields: tuple[str, ...] = (),
+    read_only: tuple[str, ...] = (),
+) -> dict[int, dict[str, Any]]:
+    """Apply the rows' non-empty values to the records they update or merge into.
+
+    The records are read as dicts (``fields``, ``extra_fields`` and what
+    ``index`` needs besides), locked, and written back with their new search
+    index, version and ``updated_at`` in a few statements.
+    """
     updates = [r for r in rows if r.outcome in (Outcome.UPDATE, Outcome.MERGE)]
     if not updates:
         return {}
+    saved = [*fields, *extra_fields, "search_index", "version"]
     targets = {
-        obj.pk: obj
-        for obj in model.objects.select_for_update().filter(pk__in=[r.target_id for r in updates])
+        obj["id"]: obj
+        for obj in model.objects.select_for_update()
+        .filter(pk__in=[r.target_id for r in updates])
+        .order_by()
+        .values("id", *saved, *read_only)
     }
     label = model._meta.label_lower
     before = chunk.before.setdefault(label, {})
     after = chunk.after.setdefault(label, {})
-    changed = []
     for r in updates:
         obj = targets.get(r.target_id)
         if obj is None:
             r.error = _("The record this row matched was deleted in the meantime.")
             continue
-        if str(obj.pk) not in before:
-            before[str(obj.pk)] = {
-                f: getattr(obj, f) for f in [*fields, *extra_fields, "search_index", "version"]
-            }
+        if str(obj["id"]) not in before:
+            before[str(obj["id"])] = {f: obj[f] for f in saved}
         for f in fields:
             value = r.values.get(f)
             if isinstance(value, list):
                 value = value[0] if value else ""
             if value not in (None, ""):
-                setattr(obj, f, value)
-        r.record_id = obj.pk
-        changed.append(obj)
+                obj[f] = value
+        r.record_id = obj["id"]
+    written = [*fields, *extra_fields, "search_index", "version", "updated_at"]
+    now = model._meta.get_field("updated_at").get_db_prep_save(writer.now, connection)
+    values = []
     for obj in targets.values():
-        reindex(obj, None)
-        obj.version += 1
-        obj.updated_at = writer.now
-        after[str(obj.pk)] = obj.version
-    fast_update(
-        model,
-        list(targets.values()),
-        [*fields, *extra_fields, "search_index", "version", "updated_at"],
-    )
+        obj["search_index"] = index(obj)
+        obj["version"] += 1
+        after[str(obj["id"])] = obj["version"]
+        values.append([*(obj[f] for f in written[:-1]), now, obj["id"]])
+    bulk.update_rows(model, written, values)
     return targets
+
+
+def _company_index(writer: Writer, company: dict[str, Any]) -> str:
+    """``Company.search_values()`` as the search index, from a dict of its columns."""
+    return writer.grams(
+        company["name"],
+        company["name_reading"],
+        company["corporate_number"],
+        company["domain"],
+        company["city"],
+        (company["phone"] or "").lstrip("+"),
+    )
 
 
 # Contacts -----------------------------------------------------------------
@@ -287,65 +381,81 @@ def _companies_for(writer: Writer, rows: list[Row], chunk: ImportChunk) -> None:
     wanted: dict[str, dict[str, Any]] = {}
     for r in rows:
         if r.values.get("company_new"):
-            key = company_key(r.values["company"])
+            key = writer.company_key(r.values["company"])
             if key not in writer.new_companies:
                 wanted.setdefault(key, r.values)
     if not wanted:
         return
     companies = [_new_company(writer, values, "company") for values in wanted.values()]
-    _create_companies(companies, chunk)
+    _create_companies(writer, companies, chunk)
     for key, company in zip(wanted, companies, strict=True):
-        writer.new_companies[key] = company.pk
+        writer.new_companies[key] = company["id"]
 
 
 def _company_id(writer: Writer, values: dict[str, Any]) -> int | None:
     if values.get("company_id"):
         return values["company_id"]
     if values.get("company_new"):
-        return writer.new_companies[company_key(values["company"])]
+        return writer.new_companies[writer.company_key(values["company"])]
     return None
+
+
+CONTACT_COLUMNS = ("id", "owner_id", "team_id", "company_id", "search_index", *CONTACT_TEXT)
+
+
+def _contact_index(writer: Writer, v: dict[str, Any], emails, phones) -> str:
+    """``Contact.search_values()``, then the e-mails and phones, as the
+    contact services index them."""
+    family, given = v.get("family_name") or "", v.get("given_name") or ""
+    return " ".join(
+        g
+        for g in (
+            writer.grams(
+                family + given,
+                family,
+                given,
+                (v.get("family_name_reading") or "") + (v.get("given_name_reading") or ""),
+                v.get("title") or "",
+                v.get("department") or "",
+            ),
+            *map(writer.address_grams, emails),
+            *(search_grams(p.lstrip("+")) for p in phones),
+        )
+        if g
+    )
 
 
 def write_contacts(writer: Writer, rows: list[Row], chunk: ImportChunk) -> None:
     _companies_for(writer, rows, chunk)
     creates = [r for r in rows if r.outcome in (Outcome.CREATE, Outcome.REVIEW)]
-    contacts = []
-    for r in creates:
+    ids = bulk.reserve_ids(Contact, len(creates))
+    contacts, emails, phones, jobs = [], [], [], []
+    today = writer.today
+    for r, pk in zip(creates, ids, strict=True):
         v = r.values
         owner_id, team_id = writer.ownership(v)
-        contact = Contact(
-            owner_id=owner_id,
-            team_id=team_id,
-            company_id=_company_id(writer, v),
-            **{f: v.get(f, "") for f in CONTACT_TEXT},
-        )
-        contact.refresh_search_index(
-            *(v.get("email") or []), *(p.lstrip("+") for p in v.get("phone") or [])
-        )
-        contacts.append(contact)
-    Contact.objects.bulk_create(contacts, batch_size=500)
-    _add(chunk, "customers.contact", [c.pk for c in contacts])
-    emails, phones, jobs = [], [], []
-    for r, contact in zip(creates, contacts, strict=True):
-        r.record_id = contact.pk
-        for i, email in enumerate(r.values.get("email") or []):
-            emails.append(ContactEmail(contact_id=contact.pk, email=email, position=i))
-        for i, number in enumerate(r.values.get("phone") or []):
-            phones.append(ContactPhone(contact_id=contact.pk, number=number, position=i))
-        if contact.company_id:
-            met = r.values.get("met_on")
-            jobs.append(
-                ContactEmployment(
-                    contact_id=contact.pk,
-                    company_id=contact.company_id,
-                    title=contact.title,
-                    department=contact.department,
-                    started_on=parse_date(met) if met else writer.today,
-                )
-            )
-    ContactEmail.objects.bulk_create(emails, batch_size=1000)
-    ContactPhone.objects.bulk_create(phones, batch_size=1000)
-    ContactEmployment.objects.bulk_create(jobs, batch_size=1000)
+        company_id = _company_id(writer, v)
+        text = [v.get(f) or "" for f in CONTACT_TEXT]
+        title, department = v.get("title") or "", v.get("department") or ""
+        numbers = v.get("phone") or ()
+        addresses = v.get("email") or ()
+        search = _contact_index(writer, v, addresses, numbers)
+        contacts.append((pk, owner_id, team_id, company_id, search, *text))
+        for i, email in enumerate(addresses):
+            emails.append((pk, email, i))
+        for i, number in enumerate(numbers):
+            phones.append((pk, number, i))
+        if company_id:
+            met = v.get("met_on")
+            jobs.append((pk, company_id, title, department, parse_date(met) if met else today))
+        r.record_id = pk
+    writer.table(Contact, CONTACT_COLUMNS).write(contacts)
+    _add(chunk, "customers.contact", ids)
+    writer.table(ContactEmail, ("contact_id", "email", "position")).write(emails)
+    writer.table(ContactPhone, ("contact_id", "number", "position")).write(phones)
+    writer.table(
+        ContactEmployment, ("contact_id", "company_id", "title", "department", "started_on")
+    ).write(jobs)
     _update_contacts(writer, rows, chunk)
 
 
@@ -383,24 +493,23 @@ def _update_contacts(writer: Writer, rows: list[Row], chunk: ImportChunk) -> Non
     _add(chunk, "customers.contactemail", [e.pk for e in new_emails])
     _add(chunk, "customers.contactphone", [p.pk for p in new_phones])
 
-    def reindex(contact, _extra):
-        emails, phones = have.get(contact.pk, ([], []))
-        contact.refresh_search_index(*emails, *(p.lstrip("+") for p in phones))
+    def index(contact: dict[str, Any]) -> str:
+        emails, phones = have.get(contact["id"], ([], []))
+        return _contact_index(writer, contact, emails, phones)
 
     # A contact without a company gains the row's company; one with a
     # company keeps it (moving a person is a decision, not an import).
     for r in updates:
         company_id = _company_id(writer, r.values)
         r.values["company_id_new"] = company_id
-    targets = _update(writer, Contact, rows, chunk, CONTACT_TEXT, reindex, ["company_id"])
+    targets = _update(writer, Contact, rows, chunk, CONTACT_TEXT, index, ("company_id",))
     moved = []
     for r in updates:
-        contact = targets.get(r.target_id)
-        if contact is not None and contact.company_id is None and r.values.get("company_id_new"):
-            contact.company_id = r.values["company_id_new"]
-            moved.append(contact)
-    if moved:
-        fast_update(Contact, moved, ["company_id"])
+        contact = targets.get(int(r.target_id or 0))
+        if contact is not None and contact["company_id"] is None and r.values.get("company_id_new"):
+            contact["company_id"] = r.values["company_id_new"]
+            moved.append([contact["company_id"], contact["id"]])
+    bulk.update_rows(Contact, ["company_id"], moved)
 
 
 # Leads --------------------------------------------------------------------
@@ -413,24 +522,51 @@ def write_leads(writer: Writer, rows: list[Row], chunk: ImportChunk) -> None:
     leads = []
     for r in creates:
         v = r.values
-        owner_id, team_id = writer.ownership(v)
+        owner_id = v.get("owner")
         lead = Lead(
             owner_id=owner_id,
-            team_id=team_id,
+            team_id=writer.teams.get(owner_id) if owner_id else None,
             email=v.get("email", ""),
-            channel=v.get("channel") or Lead.Channel.OTHER,
+            channel=str(v.get("channel") or Lead.Channel.OTHER),
             **{f: v.get(f, "") for f in LEAD_TEXT},
         )
         lead.refresh_search_index()
         leads.append(lead)
+    # Leads without an owner column go to the team of their territory
+    # (assignment rules), else to the importing user; each starts its
+    # first-contact SLA as a lead typed by hand does.
+    assignment.assign_owners("lead", leads)
+    for lead in leads:
+        if lead.owner_id is None:
+            lead.owner_id, lead.team_id = writer.ownership({})
+    sla.start_many(leads)
     updated = [r.target_id for r in rows if r.outcome in (Outcome.UPDATE, Outcome.MERGE)]
     tracked = summary.track(leads=Lead.objects.filter(pk__in=[i for i in updated if i]))
-    Lead.objects.bulk_create(leads, batch_size=500)
-    _add(chunk, "customers.lead", [lead.pk for lead in leads])
+    ids = bulk.reserve_ids(Lead, len(leads))
+    columns = (
+        "id",
+        "owner_id",
+        "team_id",
+        "email",
+        "channel",
+        "first_contact_due_at",
+        "search_index",
+        *LEAD_TEXT,
+    )
+    for lead, pk in zip(leads, ids, strict=True):
+        lead.pk = pk
+    writer.table(Lead, columns).write([getattr(lead, c) for c in columns] for lead in leads)
+    _add(chunk, "customers.lead", ids)
     for r, lead in zip(creates, leads, strict=True):
         r.record_id = lead.pk
-    _update(writer, Lead, rows, chunk, LEAD_TEXT, lambda obj, extra: obj.refresh_search_index())
-    tracked.done(leads=Lead.objects.filter(pk__in=[lead.pk for lead in leads]))
+
+    def index(lead: dict[str, Any]) -> str:
+        obj = Lead(**{f: lead[f] for f in (*LEAD_TEXT, "email", "campaign")})
+        obj.refresh_search_index()
+        return obj.search_index
+
+    _update(writer, Lead, rows, chunk, LEAD_TEXT, index, read_only=("email",))
+    tracked.done(leads=Lead.objects.filter(pk__in=ids))
 
 
 # Deals and activities -------------------------------------------------------
