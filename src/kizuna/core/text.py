@@ -316,6 +316,35 @@ def is_role_address(email: str) -> bool:
 # Phone, postal code, address, date ------------------------------------------------
 
 
+_PHONE_SEPARATORS = str.maketrans("", "", " -()")
+# Country code, and the domestic prefixes phonenumbers reads otherwise (010
+# dials abroad from Japan; Korea's 08x are not area codes).
+_FAST_PHONE = {"JP": ("81", ("010",)), "KR": ("82", ("08",))}
+
+
+def plain_domestic_e164(raw: str, region: str) -> str:
+    """E.164 of a plain domestic number such as 03-1234-5678, else "".
+
+    Such numbers are most of a Japanese or Korean file, and for them E.164
+    is the country code and the digits without the leading zero: exactly
+    what phonenumbers answers (a test compares them over every prefix), at a
+    twentieth of the cost. Anything else is for phonenumbers to read.
+    """
+    fast = _FAST_PHONE.get(region)
+    if fast is None or not raw.isascii():
+        return ""
+    digits = raw.translate(_PHONE_SEPARATORS)
+    if (
+        len(digits) in (10, 11)
+        and digits.isdigit()
+        and digits[0] == "0"
+        and digits[1] != "0"
+        and not digits.startswith(fast[1])
+    ):
+        return f"+{fast[0]}{digits[1:]}"
+    return ""
+
+
 def phone_key(raw: str | None, region: str = "JP") -> str:
     """The number in E.164, or "" when it is not a phone number."""
     import phonenumbers
@@ -323,6 +352,8 @@ def phone_key(raw: str | None, region: str = "JP") -> str:
     text = (raw or "").strip()
     if not text:
         return ""
+    if fast := plain_domestic_e164(text, region):
+        return fast
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:

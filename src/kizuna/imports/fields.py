@@ -19,7 +19,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kizuna.core.text import normalize_date
+from kizuna.core.text import normalize_date, plain_domestic_e164
 from kizuna.core.validators import normalize_phone
 
 ENTITIES = ["company", "contact", "lead", "deal", "activity"]
@@ -312,32 +312,11 @@ def parse_email(raw: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
-_PHONE_SEPARATORS = str.maketrans("", "", " -()")
-# Country code, and the domestic prefixes phonenumbers reads otherwise (010
-# dials abroad from Japan; Korea's 08x are not area codes).
-_FAST_PHONE = {"JP": ("81", ("010",)), "KR": ("82", ("08",))}
-
-
 def parse_phone(raw: str, region: str) -> str:
-    """The number in E.164; a plain domestic number skips phonenumbers' parser.
-
-    ``03-1234-5678`` and ``090-1234-5678`` are most of a Japanese file, and
-    for them E.164 is the country code and the digits without the leading
-    zero: exactly what ``normalize_phone`` answers (a test compares them),
-    at a twentieth of the cost. Anything else goes through phonenumbers.
-    """
-    fast = _FAST_PHONE.get(region)
-    if fast is not None and raw.isascii():
-        digits = raw.translate(_PHONE_SEPARATORS)
-        if (
-            len(digits) in (10, 11)
-            and digits.isdigit()
-            and digits[0] == "0"
-            and digits[1] != "0"
-            and not digits.startswith(fast[1])
-        ):
-            return f"+{fast[0]}{digits[1:]}"
-    return normalize_phone(unicodedata.normalize("NFKC", raw).strip(), region)
+    """The number in E.164; a plain domestic number skips phonenumbers' parser."""
+    return plain_domestic_e164(raw, region) or normalize_phone(
+        unicodedata.normalize("NFKC", raw).strip(), region
+    )
 
 
 def choice_lookup(choices) -> dict[str, str]:
