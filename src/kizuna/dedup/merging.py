@@ -22,68 +22,16 @@ from django.db import models
 
 from kizuna.core.audit import _json_value
 from kizuna.customers.models import Company, Contact, ContactEmail, ContactPhone, Lead
+from kizuna.customers.services import COMPANY_FIELDS, CONTACT_FIELDS, LEAD_FIELDS, OWNERSHIP
 
 MODELS: dict[str, type[models.Model]] = {"company": Company, "contact": Contact, "lead": Lead}
 
-# The fields a person picks a surviving value for (the compare page's rows).
+# The fields a person picks a surviving value for (the compare page's rows):
+# what the services write, but a company's place in the hierarchy.
 MERGE_FIELDS: dict[str, list[str]] = {
-    "company": [
-        "name",
-        "name_reading",
-        "corporate_number",
-        "industry",
-        "size",
-        "postal_code",
-        "prefecture",
-        "city",
-        "street",
-        "building",
-        "website",
-        "domain",
-        "phone",
-        "next_action",
-        "next_action_due",
-        "owner",
-        "team",
-    ],
-    "contact": [
-        "family_name",
-        "given_name",
-        "family_name_reading",
-        "given_name_reading",
-        "title",
-        "department",
-        "company",
-        "notes",
-        "next_action",
-        "next_action_due",
-        "owner",
-        "team",
-    ],
-    "lead": [
-        "family_name",
-        "given_name",
-        "family_name_reading",
-        "given_name_reading",
-        "company_name",
-        "corporate_number",
-        "title",
-        "department",
-        "email",
-        "phone",
-        "prefecture",
-        "channel",
-        "campaign",
-        "utm_source",
-        "utm_medium",
-        "utm_campaign",
-        "interest",
-        "status",
-        "next_action",
-        "next_action_due",
-        "owner",
-        "team",
-    ],
+    "company": [f for f in COMPANY_FIELDS if f not in ("kind", "parent")] + OWNERSHIP,
+    "contact": CONTACT_FIELDS + OWNERSHIP,
+    "lead": LEAD_FIELDS + OWNERSHIP,
 }
 # Fields whose default is the survivor's value, not the newest non-empty one.
 SURVIVOR_DEFAULT = frozenset({"owner", "team"})
