@@ -242,3 +242,24 @@ def create_demo_targets() -> int:
         )
     Target.objects.bulk_create(targets)
     return len(targets)
+
+
+def start_demo_lead_slas(*, seed: int = 2024) -> int:
+    """First-contact deadlines for the demo leads, as the services set them: new
+    leads are still waiting (the older ones past their deadline), the others
+    were contacted before or after theirs."""
+    from kizuna.automation import business_time, sla
+
+    rng = random.Random(seed)
+    calendar = business_time.load_calendar()
+    hours = sla.sla_hours()
+    leads = list(Lead.objects.only("id", "created_at", "status"))
+    for lead in leads:
+        due = business_time.add_business_hours(lead.created_at, hours, calendar=calendar)
+        lead.first_contact_due_at = due
+        if lead.status != Lead.Status.NEW:
+            lead.first_contacted_at = lead.created_at + (due - lead.created_at) * rng.uniform(
+                0.1, 1.3
+            )
+    Lead.objects.bulk_update(leads, ["first_contact_due_at", "first_contacted_at"], batch_size=500)
+    return len(leads)

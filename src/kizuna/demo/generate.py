@@ -38,7 +38,7 @@ from kizuna.customers.models import (
     Lead,
 )
 from kizuna.demo import names as N
-from kizuna.demo.deals import create_demo_deals, create_demo_targets
+from kizuna.demo.deals import create_demo_deals, create_demo_targets, start_demo_lead_slas
 from kizuna.iam.models import Role, Team, User
 from kizuna.sales.models import Deal, DealContact, StageChange
 
@@ -1284,6 +1284,7 @@ def load_demo(*, password: str, seed: int = 2024, size: DemoSize | None = None) 
         reset_sequences(ID_TABLES)
         counts["deals"] = create_demo_deals(count=size.deals, seed=seed)
         counts["targets"] = create_demo_targets()
+        start_demo_lead_slas(seed=seed)
         from kizuna.analytics import summary
 
         summary.rebuild()
