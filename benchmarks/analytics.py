@@ -425,18 +425,7 @@ def main(argv: list[str] | None = None) -> None:
         timings = measure(org=org, requests=args.requests, only=args.only)
         command = " ".join(["python benchmarks/analytics.py", *(argv or sys.argv[1:])])
         text = report(result, timings, command, build, hooks)
-        print()
-        print(text)
-        output = Path(args.output) if args.output else None
-        if output is None and not args.reuse:
-            RESULTS_DIR.mkdir(exist_ok=True)
-            output = RESULTS_DIR / f"analytics-{connection.vendor}.md"
-        if output is not None:
-            output.write_text(text + "\n")
-            print(f"Written to {output}")
-        if args.keep:
-            kept = "" if cleanup["scratch_dir"] else f"KIZUNA_DATA_DIR={cleanup['data_dir']} "
-            print(f"Kept: {kept}{cleanup.get('database', '')}")
+        fd.publish(text, args, cleanup, name="analytics")
     finally:
         fd.teardown(cleanup, keep=args.keep)
 

@@ -134,6 +134,25 @@ def to_tuples(model, rows, naive_datetimes: bool) -> tuple[list[str], list[tuple
     return columns, list(map(getter, rows))
 
 
+def publish(text: str, args, cleanup: dict, *, name: str) -> None:
+    """Print the report and write it to --output, or to results/<name>-<vendor>.md
+    (not for a --reuse run); say what --keep kept."""
+    from django.db import connection
+
+    print()
+    print(text)
+    output = Path(args.output) if getattr(args, "output", None) else None
+    if output is None and not args.reuse:
+        RESULTS_DIR.mkdir(exist_ok=True)
+        output = RESULTS_DIR / f"{name}-{connection.vendor}.md"
+    if output is not None:
+        output.write_text(text + "\n")
+        print(f"Written to {output}")
+    if args.keep:
+        kept = "" if cleanup["scratch_dir"] else f"KIZUNA_DATA_DIR={cleanup['data_dir']} "
+        print(f"Kept: {kept}{cleanup.get('database', '')}")
+
+
 def _trace(text: str) -> None:
     if os.environ.get("KIZUNA_BENCH_TRACE"):
         print(f"  {time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
@@ -797,18 +816,7 @@ def main(argv: list[str] | None = None) -> None:
             "requests": args.requests,
         }
         text = report(result, timings, sizes)
-        print()
-        print(text)
-        output = Path(args.output) if args.output else None
-        if output is None and not args.reuse:
-            RESULTS_DIR.mkdir(exist_ok=True)
-            output = RESULTS_DIR / f"foundation-{connection.vendor}.md"
-        if output is not None:
-            output.write_text(text + "\n")
-            print(f"Written to {output}")
-        if args.keep:
-            kept = "" if cleanup["scratch_dir"] else f"KIZUNA_DATA_DIR={cleanup['data_dir']} "
-            print(f"Kept: {kept}{cleanup.get('database', '')}")
+        publish(text, args, cleanup, name="foundation")
     finally:
         teardown(cleanup, keep=args.keep)
 
