@@ -72,7 +72,11 @@ def test_funnel_shows_the_share_of_the_previous_stage():
 
 def test_cohort_table():
     html = charts.cohort_table(
-        [CohortRow("2026-04", 10, [1.0, 0.5, None])], ["+0", "+1", "+2"], title="Retention"
+        [CohortRow("2026-04", 10, [1.0, 0.5, None], link="/drill/")],
+        ["+0", "+1", "+2"],
+        title="Retention",
     )
-    assert "100%" in html and "50%" in html and "n/a" in html
+    assert "100%" in html and "50%" in html and "n/a" not in html
+    assert '<a href="/drill/">2026-04</a>' in html
+    assert html.count("<td") == 4  # the size, two rates and the blank future
     assert "rgba(29,95,168" in html

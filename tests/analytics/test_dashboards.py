@@ -119,3 +119,28 @@ def test_the_manager_dashboard_shows_the_pipeline_funnel_by_phase(client, org):
     for position, count in [(last_position, 1), (first_position, 3)]:
         url = dashboards.drill_url("funnel", pipeline=pipeline.pk, position=position)
         assert client.get(url).context["page"].paginator.count == count
+
+
+def test_the_executive_dashboard_shows_customer_cohorts_that_drill_to_companies(client, org):
+    from tests.factories import CompanyFactory
+
+    now = timezone.now()
+    this_quarter = period_for("quarter")
+    last_quarter = this_quarter.shifted(-1)
+    early = timezone.make_aware(datetime.datetime.combine(last_quarter.start, datetime.time(12)))
+    returning, once = CompanyFactory(owner=org.rep), CompanyFactory(owner=org.rep)
+    # Two new customers last quarter; one of them ordered again this quarter.
+    make_deal(org.rep, status="won", closed=early, company=returning)
+    make_deal(org.rep, status="won", closed=now, company=returning)
+    make_deal(org.rep, status="won", closed=early, company=once)
+    # The outsider's customer is not the rep's to count.
+    make_deal(org.outsider, status="won", closed=early)
+    summary.rebuild()
+    client.force_login(org.rep)
+    response = client.get("/dashboard/executive/")
+    table = str(response.context["cohort_chart"])
+    link = dashboards.drill_url("cohort", period=last_quarter.key)
+    row = table.split(f'<a href="{link.replace("&", "&amp;")}">')[1].split("</tr>")[0]
+    assert ">2</td>" in row and ">50%</td>" in row
+    drill = client.get(link)
+    assert {c.pk for c in drill.context["page"].object_list} == {returning.pk, once.pk}

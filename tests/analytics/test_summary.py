@@ -21,7 +21,7 @@ from kizuna.activities import services as activities
 from kizuna.activities.models import Activity
 from kizuna.analytics import kpis, summarised, summary
 from kizuna.analytics.models_summary import DealMonthly
-from kizuna.analytics.periods import Span, period_for
+from kizuna.analytics.periods import Span, last_periods, period_for
 from kizuna.core.models import AccessLevel, AccessPolicy
 from kizuna.core.services import share_create
 from kizuna.customers import services as customers
@@ -41,6 +41,7 @@ PERIODS = [
     period_for("year", datetime.date(2026, 5, 1), start_month=4),
     Span(datetime.date(2026, 5, 10), datetime.date(2026, 7, 20)),  # not whole months: live
 ]
+QUARTERS = last_periods("quarter", 4, datetime.date(2026, 9, 1), start_month=4)
 WEEKS = [
     Span(d, d + datetime.timedelta(days=7))
     for d in (datetime.date(2026, 5, 4), datetime.date(2026, 6, 1), datetime.date(2026, 7, 13))
@@ -157,11 +158,16 @@ def _history(org, rng: random.Random, steps: int) -> None:
                 pass
 
 
+def _cohorts(cohorts) -> list[tuple]:
+    return [(c.period.start, c.size, c.again) for c in cohorts]
+
+
 def _assert_same(user, pipeline) -> None:
     for period in PERIODS:
         for team in (None, user.team):
             scope = {"user": user, "period": period, "team": team}
             assert summarised.sql_rate(**scope) == kpis.sql_rate(**scope)
+            assert summarised.retention_rate(**scope) == kpis.retention_rate(**scope)
             assert summarised.loss_reasons(**scope) == kpis.loss_reasons(**scope)
             live = kpis.average_lead_time_days(**scope)
             ours = summarised.average_lead_time_days(**scope)
@@ -179,6 +185,12 @@ def _assert_same(user, pipeline) -> None:
         assert summarised.revenue_by_month(
             user=user, start=period.start, end=period.end, owner=user
         ) == kpis.revenue_by_month(user=user, start=period.start, end=period.end, owner=user)
+    for team in (None, user.team):
+        for today in (datetime.date(2026, 5, 15), datetime.date(2026, 9, 30)):
+            args = {"user": user, "periods": QUARTERS, "today": today, "team": team}
+            assert _cohorts(summarised.customer_cohorts(**args)) == _cohorts(
+                kpis.customer_cohorts(**args)
+            )
     for week in [*WEEKS, *MONTHS[:3]]:
         for team in (None, user.team):
             scope = {"user": user, "period": week, "team": team}
@@ -264,6 +276,34 @@ def test_lead_merge_and_undo_keep_the_summary(org):
     merge = record_merge(actor=org.admin, entity="lead", survivor=leads[0], others=leads[1:])
     merged = _rows()
     assert merged != before
+    summary.rebuild()
+    assert _rows() == merged
+    merge_undo(actor=org.admin, merge=merge)
+    assert _rows() == before
+
+
+def test_company_merge_and_undo_move_the_customers(org, settings):
+    from kizuna.dedup.services import merge_undo, record_merge
+
+    settings.TIME_ZONE = "Asia/Tokyo"
+    for stage in Stage.objects.all():
+        Stage.objects.filter(pk=stage.pk).update(checklist=[], required_fields=[])
+    companies = [CompanyFactory(owner=org.rep, name=f"山田商事{i}") for i in range(3)]
+    for company, day in zip(companies, (5, 6, 8), strict=True):
+        with time_machine.travel(datetime.datetime(2026, day, 10, 3, tzinfo=UTC), tick=False):
+            deal = sales.deal_create(actor=org.rep, name="d", company=company)
+            won = Stage.objects.filter(pipeline=deal.pipeline, outcome="won").first()
+            sales.deal_move(actor=org.rep, deal=deal, stage=won)
+    args = {"user": org.rep, "periods": QUARTERS, "today": datetime.date(2026, 9, 30)}
+    before = _rows()
+    assert _cohorts(summarised.customer_cohorts(**args))[2][1:] == (2, [0])
+    merge = record_merge(
+        actor=org.admin, entity="company", survivor=companies[0], others=companies[1:]
+    )
+    merged = _rows()
+    # One customer now, first order in May, ordering again in August.
+    assert _cohorts(summarised.customer_cohorts(**args))[2][1:] == (1, [1])
+    assert _cohorts(summarised.customer_cohorts(**args)) == _cohorts(kpis.customer_cohorts(**args))
     summary.rebuild()
     assert _rows() == merged
     merge_undo(actor=org.admin, merge=merge)

@@ -521,7 +521,8 @@ def _funnel_table(labels, series, rates, currency, links) -> str:
 class CohortRow:
     label: str
     size: int
-    values: Sequence[float | None]  # rates 0-1 per period after the start
+    values: Sequence[float | None]  # rates 0-1 per period after the start; None: not yet
+    link: str = ""
 
 
 def cohort_table(
@@ -532,14 +533,16 @@ def cohort_table(
     size_label: str = "",
 ) -> SafeString:
     """A cohort table: one row per starting group, its size, and per later period the
-    share still there, shaded by value (the number is always written too)."""
+    share still there, shaded by value (the number is always written too; a
+    period that has not come yet stays blank)."""
     body = [
         {
             "label": r.label,
+            "link": r.link,
             "size": format_number(r.size),
             "cells": [
                 {
-                    "text": format_percent(v, places=0),
+                    "text": "" if v is None else format_percent(v, places=0),
                     "alpha": f"{0.08 + 0.72 * float(v):.2f}" if v is not None else None,
                     "dark": v is not None and float(v) > 0.55,
                 }

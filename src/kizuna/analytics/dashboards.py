@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from kizuna.activities.models import Activity
 from kizuna.analytics import charts, kpis, summarised
-from kizuna.analytics.charts import Series, format_money, format_percent
+from kizuna.analytics.charts import CohortRow, Series, format_money, format_percent
 from kizuna.analytics.periods import FiscalPeriod, Span, last_periods, period_for, week_for
 from kizuna.analytics.targets import is_manager, target_value
 from kizuna.core import access
@@ -30,6 +30,8 @@ from kizuna.sales.models import Deal, Pipeline, Stage
 
 # Hot / warm / cold, from the deal's probability (its own, else its stage's).
 HOT, WARM = 70, 30
+# The executive dashboard's cohort table: customers won in the last 8 quarters.
+COHORT_QUARTERS = 8
 
 
 @dataclass
@@ -83,7 +85,7 @@ def executive(*, user, period: FiscalPeriod, team: Team | None, currency: str = 
     sql = summarised.sql_rate(period=period, **scope)
     lead_time = summarised.average_lead_time_days(period=period, **scope)
     days = _("%(days)s days") % {"days": f"{lead_time:.1f}"} if lead_time is not None else ""
-    retention = kpis.retention_rate(period=period, **scope)
+    retention = summarised.retention_rate(period=period, **scope)
     tiles = [
         Tile(
             _("Expected orders"),
@@ -155,8 +157,26 @@ def executive(*, user, period: FiscalPeriod, team: Team | None, currency: str = 
         orientation="vertical",
         links=[drill_url("won", period=m.key, team=team) for m in months],
     )
+    today = timezone.localdate()
+    quarters = last_periods("quarter", COHORT_QUARTERS, min(period.last_day, today))
+    cohorts = summarised.customer_cohorts(periods=quarters, today=today, **scope)
+    cohort_chart = charts.cohort_table(
+        [
+            CohortRow(
+                c.period.label,
+                c.size,
+                c.rates(),
+                link=drill_url("cohort", period=c.period.key, team=team),
+            )
+            for c in reversed(cohorts)
+        ],
+        [_("+%(n)s Q") % {"n": k} for k in range(1, len(quarters))],
+        title=_("Customers ordering again, by quarter of their first order"),
+        size_label=_("New customers"),
+    )
     return {
         "tiles": tiles,
+        "cohort_chart": cohort_chart,
         "channels": channels,
         "channel_chart": channel_chart,
         "loss_chart": loss_chart,
@@ -464,6 +484,12 @@ def drill(*, user, kpi: str, params: dict[str, str]):
         return "activity", qs, _("Activities")
     if kpi == "proposals":
         return "quote", kpis.proposal_records(period=period, **scope), _("Proposals")
+    if kpi == "cohort":
+        from kizuna.customers.models import Company
+
+        ids = kpis.cohort_records(user=user, period=period, team=team, owner=owner)
+        qs = access.visible(Company.objects.filter(pk__in=ids), user)
+        return "company", qs, _("New customers of the period")
     if kpi == "customers":
         from kizuna.customers.models import Company
 

@@ -32,6 +32,7 @@ from django.db.models import (
     Sum,
     When,
 )
+from django.utils import timezone
 
 from kizuna.activities.models import Activity
 from kizuna.analytics.periods import FiscalPeriod, Span, add_months, day_start, years_before
@@ -404,6 +405,80 @@ def retention_rate(*, user, period: PeriodLike, team=None, owner=None) -> Rate:
         n += at_start
         kept += at_start * at_end
     return Rate(kept, n)
+
+
+@dataclass
+class Cohort:
+    period: PeriodLike  # the quarter of the first order
+    size: int  # customers whose first won deal is in it
+    again: list[int | None]  # per later period: how many ordered again in it (None: future)
+
+    def rates(self) -> list[float | None]:
+        return [None if n is None else Rate(n, self.size).value for n in self.again]
+
+
+def cohorts_from(
+    customers: dict[int, tuple[datetime.date, list[bool]]],
+    periods: list[Any],
+    today: datetime.date,
+) -> list[Cohort]:
+    """Cohorts from each customer's first order day and whether it ordered in
+    each of ``periods`` (oldest first)."""
+    result = [
+        Cohort(p, 0, [0 if q.start <= today else None for q in periods[i + 1 :]])
+        for i, p in enumerate(periods)
+    ]
+    for first, ordered in customers.values():
+        for i, p in enumerate(periods):
+            if p.start <= first < p.end:
+                cohort = result[i]
+                cohort.size += 1
+                for k, again in enumerate(ordered[i + 1 :]):
+                    if again and cohort.again[k] is not None:
+                        cohort.again[k] += 1  # type: ignore[operator]
+                break
+    return result
+
+
+def cohort_records(*, user, period: PeriodLike, team=None, owner=None) -> QuerySet:
+    """Company ids whose first won deal (of those the user may see) is in the period."""
+    return (
+        deals(user=user, team=team, owner=owner)
+        .filter(status=Deal.Status.WON, company__isnull=False, closed_at__isnull=False)
+        .values("company_id")
+        .annotate(first=Min("closed_at"))
+        .filter(first__gte=day_start(period.start), first__lt=day_start(period.end))
+        .values("company_id")
+    )
+
+
+def customer_cohorts(
+    *, user, periods: list[Any], today: datetime.date, team=None, owner=None
+) -> list[Cohort]:
+    """Customers by the period of their first order, and how many ordered again.
+
+    A company's first order is its earliest won deal (of those the user may
+    see); its cohort is the period that holds it. For each later period:
+    companies of the cohort with a won deal closed in it ÷ the cohort's size.
+    """
+    flags = {
+        f"o{i}": Max(Case(When(_between("closed_at", p), then=1), default=0))
+        for i, p in enumerate(periods)
+    }
+    rows = (
+        deals(user=user, team=team, owner=owner)
+        .filter(status=Deal.Status.WON, company__isnull=False, closed_at__isnull=False)
+        .values("company_id")
+        .annotate(first=Min("closed_at"), **flags)
+        .filter(first__gte=day_start(periods[0].start), first__lt=day_start(periods[-1].end))
+        .values_list("company_id", "first", *flags)
+    )
+    tz = timezone.get_current_timezone()
+    customers = {
+        company: (first.astimezone(tz).date(), [bool(f) for f in ordered])
+        for company, first, *ordered in rows
+    }
+    return cohorts_from(customers, periods, today)
 
 
 # Money ---------------------------------------------------------------------------

@@ -74,6 +74,7 @@ ZERO = Decimal(0)
 from kizuna.analytics.models_reports import ReportSchedule, SavedReport  # noqa: E402, F401
 from kizuna.analytics.models_summary import (  # noqa: E402, F401
     ActivityDaily,
+    CustomerMonthly,
     DealMonthly,
     LeadMonthly,
     StageReachMonthly,

@@ -60,6 +60,28 @@ class StageReachMonthly(models.Model):
         ]
 
 
+class CustomerMonthly(models.Model):
+    """Won deals per company per month of closing: which companies were
+    customers when (retention, the cohort table)."""
+
+    month = models.DateField()
+    company_id = models.IntegerField()
+    owner_id = models.IntegerField()
+    team_id = models.IntegerField()
+    count = models.BigIntegerField(default=0)
+
+    KEY = ("month", "company_id", "owner_id", "team_id")
+    VALUES = ("count",)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "company_id", "owner_id", "team_id"],
+                name="customermonthly_key",
+            )
+        ]
+
+
 class LeadMonthly(models.Model):
     """Leads per month of creation; qualified = qualified or converted."""
 

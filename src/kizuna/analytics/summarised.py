@@ -18,19 +18,20 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import models
-from django.db.models import Q, Sum
+from django.db.models import Case, IntegerField, Max, Min, Q, Sum, When
 from django.utils import timezone
 
 from kizuna.activities.models import Activity
 from kizuna.analytics import kpis, summary
-from kizuna.analytics.kpis import LossRow, PeriodLike, Rate, StageRate
+from kizuna.analytics.kpis import Cohort, LossRow, PeriodLike, Rate, StageRate
 from kizuna.analytics.models_summary import (
     ActivityDaily,
+    CustomerMonthly,
     DealMonthly,
     LeadMonthly,
     StageReachMonthly,
 )
-from kizuna.analytics.periods import FiscalPeriod, Span, day_start
+from kizuna.analytics.periods import FiscalPeriod, Span, day_start, years_before
 from kizuna.core import access
 from kizuna.core.models import AccessLevel, Share
 from kizuna.customers.models import Lead
@@ -334,3 +335,106 @@ def activity_counts(
         if n:
             result[owner_id or None][kind] = n
     return dict(result)
+
+
+def _customers(
+    *,
+    user,
+    windows: list[PeriodLike],
+    team=None,
+    owner=None,
+    first_in: PeriodLike | None = None,
+) -> dict[int, tuple[datetime.date | None, list[bool]]]:
+    """Per company the user sees a won deal of: whether it has one closed in
+    each window, and (with ``first_in``) the month of its first one, only
+    for companies whose first one is in ``first_in``. One grouped query."""
+    seen = scope(user, Deal)
+    if seen.nothing:
+        return {}
+    # A row whose deals were all lost again or moved keeps count 0.
+    qs = CustomerMonthly.objects.filter(count__gt=0)
+    if team:
+        qs = qs.filter(team_id=getattr(team, "pk", team))
+    if owner:
+        qs = qs.filter(owner_id=getattr(owner, "pk", owner))
+    if seen.q is not None:
+        qs = qs.filter(seen.q)
+    if first_in is None:
+        qs = qs.filter(
+            month__gte=min(w.start for w in windows), month__lt=max(w.end for w in windows)
+        )
+    flags = {
+        f"w{i}": Max(
+            Case(
+                When(month__gte=w.start, month__lt=w.end, then=1),
+                default=0,
+                output_field=IntegerField(),
+            )
+        )
+        for i, w in enumerate(windows)
+    }
+    extra: dict[str, Any] = {"first": Min("month")} if first_in is not None else {}
+    rows = qs.order_by().values("company_id").annotate(**extra, **flags)
+    if first_in is not None and seen.shared is None:
+        rows = rows.filter(first__gte=first_in.start)
+    result: dict[int, tuple[datetime.date | None, list[bool]]] = {
+        r["company_id"]: (r.get("first"), [bool(r[f]) for f in flags]) for r in rows
+    }
+    if seen.shared is not None:
+        # Records seen only through a share: fold their rows in per company.
+        extra_rows = seen.shared_contributions("deals").get(CustomerMonthly, {})
+        for (month, company, owner_id, team_id), (count,) in extra_rows.items():
+            if not count:
+                continue
+            row = {"month": month, "team_id": team_id, "owner_id": owner_id}
+            if not _matches(row, "month", datetime.date.min, datetime.date.max, team, owner, {}):
+                continue
+            first, ordered = result.get(company, (None, [False] * len(windows)))
+            if first_in is not None:
+                first = month if first is None else min(first, month)
+            result[company] = (
+                first,
+                [o or w.start <= month < w.end for o, w in zip(ordered, windows, strict=True)],
+            )
+    if first_in is not None:
+        result = {
+            c: v
+            for c, v in result.items()
+            if v[0] is not None and first_in.start <= v[0] < first_in.end
+        }
+    return result
+
+
+def retention_rate(*, user, period: PeriodLike, team=None, owner=None) -> Rate:
+    years = kpis.ACTIVE_MONTHS // 12
+    before_start = Span(years_before(period.start, years), period.start)
+    before_end = Span(years_before(period.end, years), period.end)
+    if not (_exact(before_start, months=True) and _exact(before_end, months=True)):
+        return kpis.retention_rate(user=user, period=period, team=team, owner=owner)
+    rows = _customers(user=user, windows=[before_start, before_end], team=team, owner=owner)
+    n = kept = 0
+    for _first, (at_start, at_end) in rows.values():
+        n += at_start
+        kept += at_start and at_end
+    return Rate(kept, n)
+
+
+def customer_cohorts(
+    *, user, periods: list[Any], today: datetime.date, team=None, owner=None
+) -> list[Cohort]:
+    if not all(_exact(p, months=True) for p in periods):
+        return kpis.customer_cohorts(
+            user=user, periods=periods, today=today, team=team, owner=owner
+        )
+    rows = _customers(
+        user=user,
+        windows=periods,
+        team=team,
+        owner=owner,
+        first_in=Span(periods[0].start, periods[-1].end),
+    )
+    return kpis.cohorts_from(
+        {c: (first, ordered) for c, (first, ordered) in rows.items() if first is not None},
+        periods,
+        today,
+    )

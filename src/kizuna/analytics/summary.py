@@ -28,6 +28,7 @@ from django.db.models import F, Max, Min, Q
 from kizuna.activities.models import Activity
 from kizuna.analytics.models_summary import (
     ActivityDaily,
+    CustomerMonthly,
     DealMonthly,
     LeadMonthly,
     StageReachMonthly,
@@ -38,6 +39,7 @@ from kizuna.sales.models import Deal, Stage, StageChange
 TABLES: tuple[type[models.Model], ...] = (
     DealMonthly,
     StageReachMonthly,
+    CustomerMonthly,
     LeadMonthly,
     ActivityDaily,
 )
@@ -84,6 +86,7 @@ def _deal_contributions(qs: models.QuerySet, into: Contributions) -> None:
             "currency",
             "loss_reason_id",
             "amount",
+            "company_id",
         )
     )
     if not rows:
@@ -103,8 +106,10 @@ def _deal_contributions(qs: models.QuerySet, into: Contributions) -> None:
         .values_list("deal_id", "first")
         .order_by()
     )
-    for pk, closed_at, owner, team, pipeline, status, currency, reason, amount in rows:
+    for pk, closed_at, owner, team, pipeline, status, currency, reason, amount, company in rows:
         month = local_date(closed_at).replace(day=1)
+        if company is not None and status == Deal.Status.WON:
+            _add(into, CustomerMonthly, (month, company, owner or 0, team or 0), [1])
         first = firsts.get(pk) if status == Deal.Status.WON else None
         lead = [1, (closed_at - first) // MICROSECOND] if first is not None else [0, 0]
         key = (month, owner or 0, team or 0, status, currency, reason or 0)
@@ -217,11 +222,15 @@ def deal_scope(pk: int) -> dict[str, models.QuerySet]:
 
 def merge_scope(entity: str, ids: list[int]) -> dict[str, models.QuerySet]:
     """What a merge (or its undo) of these records may change: the leads
-    themselves and the activities of any merged record."""
+    themselves, the deals of merged companies and the activities of any merged
+    record."""
     column = {"lead": "lead_id", "contact": "contact_id", "company": "company_id"}.get(entity)
     scope: dict[str, models.QuerySet] = {}
     if entity == "lead":
         scope["leads"] = Lead.objects.filter(pk__in=ids)
+    if entity == "company":
+        # The deals move to the survivor: who was a customer when changes.
+        scope["deals"] = Deal.objects.filter(company_id__in=ids)
     if column:
         scope["activities"] = Activity.objects.filter(**{f"{column}__in": ids})
     return scope
@@ -266,7 +275,7 @@ def rebuild(
         return qs.filter(q)
 
     plan: list[tuple[str, tuple[type[models.Model], ...], models.QuerySet]] = [
-        ("deals", (DealMonthly, StageReachMonthly), Deal.objects.all()),
+        ("deals", (DealMonthly, StageReachMonthly, CustomerMonthly), Deal.objects.all()),
         ("leads", (LeadMonthly,), Lead.objects.all()),
         ("activities", (ActivityDaily,), Activity.objects.all()),
     ]
