@@ -409,7 +409,7 @@ def retention_rate(*, user, period: PeriodLike, team=None, owner=None) -> Rate:
 
 @dataclass
 class Cohort:
-    period: PeriodLike  # the quarter of the first order
+    period: Any  # the period (a FiscalPeriod) of the first order
     size: int  # customers whose first won deal is in it
     again: list[int | None]  # per later period: how many ordered again in it (None: future)
 

@@ -374,7 +374,7 @@ def _customers(
         for i, w in enumerate(windows)
     }
     extra: dict[str, Any] = {"first": Min("month")} if first_in is not None else {}
-    rows = qs.order_by().values("company_id").annotate(**extra, **flags)
+    rows: Any = qs.order_by().values("company_id").annotate(**extra, **flags)
     if first_in is not None and seen.shared is None:
         rows = rows.filter(first__gte=first_in.start)
     result: dict[int, tuple[datetime.date | None, list[bool]]] = {
