@@ -77,8 +77,10 @@ def test_sql_rate_and_channel_conversion(org):
     # Admin sees 6, 4 qualified.
     assert kpis.sql_rate(user=org.admin, period=Q2).value == 4 / 6
     rows = {r.channel: (r.leads, r.won) for r in kpis.channel_conversion(user=org.rep, period=Q2)}
-    # web: 4 leads, one with a won deal the rep sees (the other won deal is Osaka's).
-    assert rows == {"web_form": (4, 1), "trade_show": (1, 0)}
+    # web: 4 leads, two of them won: whether her lead was won is the rep's to
+    # see, even when the deal it became is Osaka's (whose amount she cannot see).
+    assert rows == {"web_form": (4, 2), "trade_show": (1, 0)}
+    assert kpis.won_records(user=org.rep, period=Q2).count() == 1
     empty = kpis.sql_rate(user=org.rep, period=Q2.next())
     assert empty.value is None  # no leads: n/a, not a division error
 

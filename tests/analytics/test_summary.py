@@ -83,6 +83,7 @@ def _history(org, rng: random.Random, steps: int) -> None:
                         amount=Decimal(rng.randrange(0, 5_000_000)),
                         currency=rng.choice(["JPY", "JPY", "KRW"]),
                         stage=rng.choice([s for s in all_stages if s.outcome == "open"]),
+                        source_lead=rng.choice(leads) if leads and rng.random() < 0.6 else None,
                     )
                 elif op < 0.42:
                     deal = rng.choice(deals)
@@ -90,11 +91,12 @@ def _history(org, rng: random.Random, steps: int) -> None:
                     sales.deal_move(actor=actor, deal=deal, stage=target, loss_reason=reason)
                 elif op < 0.52:
                     deal = rng.choice(deals)
-                    change = rng.choice(["amount", "owner", "team"])
+                    change = rng.choice(["amount", "owner", "team", "source_lead"])
                     kwargs = {
                         "amount": {"amount": Decimal(rng.randrange(0, 9_000_000))},
                         "owner": {"owner": rng.choice(users)},
                         "team": {"team": rng.choice(teams)},
+                        "source_lead": {"source_lead": rng.choice([None, *leads])},
                     }[change]
                     sales.deal_update(actor=actor, deal=deal, **kwargs)
                 elif op < 0.56:
@@ -168,6 +170,7 @@ def _assert_same(user, pipeline) -> None:
             scope = {"user": user, "period": period, "team": team}
             assert summarised.sql_rate(**scope) == kpis.sql_rate(**scope)
             assert summarised.retention_rate(**scope) == kpis.retention_rate(**scope)
+            assert summarised.channel_conversion(**scope) == kpis.channel_conversion(**scope)
             assert summarised.loss_reasons(**scope) == kpis.loss_reasons(**scope)
             live = kpis.average_lead_time_days(**scope)
             ours = summarised.average_lead_time_days(**scope)
@@ -205,6 +208,16 @@ def test_summary_equals_live_kpis(org, level, seed, settings):
         AccessPolicy.objects.update_or_create(object_type=object_type, defaults={"level": level})
     rng = random.Random(seed)
     _history(org, rng, 160)
+    # Win some deals that came from leads, then give one another source lead
+    # and delete one: each changes which leads count as won.
+    won = Stage.objects.filter(outcome="won").first()
+    sourced = list(Deal.objects.exclude(source_lead=None).filter(status="open").order_by("pk"))
+    with time_machine.travel(datetime.datetime(2026, 8, 3, 2, tzinfo=UTC), tick=False):
+        for deal in sourced[:4]:
+            sales.deal_move(actor=org.admin, deal=deal, stage=won)
+        other = Lead.objects.exclude(pk=sourced[0].source_lead_id).first()
+        sales.deal_update(actor=org.admin, deal=sourced[0], source_lead=other)
+        sales.deal_delete(actor=org.admin, deal=sourced[1])
     # Shares of closed deals, leads and activities with the rep and her team.
     for model in (Deal, Lead, Activity):
         records = list(model.objects.exclude(owner=org.rep).order_by("pk"))
@@ -213,6 +226,9 @@ def test_summary_equals_live_kpis(org, level, seed, settings):
         for obj in rng.sample(records, min(4, len(records))):
             share_create(actor=org.admin, obj=obj, team=org.tokyo)
     assert DealMonthly.objects.exists()
+    # Some leads became won deals, so channel conversion has something to count.
+    year = PERIODS[-2]
+    assert any(r.won for r in kpis.channel_conversion(user=org.admin, period=year))
     if level == AccessLevel.PRIVATE:
         # Some records are seen only through a share.
         assert summarised.scope(org.rep, Deal).shared.exists()

@@ -130,7 +130,7 @@ def executive(*, user, period: FiscalPeriod, team: Team | None, currency: str = 
             na=retention.value is None,
         ),
     ]
-    channels = kpis.channel_conversion(period=period, **scope)
+    channels = summarised.channel_conversion(period=period, **scope)
     channel_chart = charts.bar_chart(
         [r.label for r in channels],
         [

@@ -133,23 +133,26 @@ class ChannelRow:
 def channel_conversion(*, user, period: PeriodLike, team=None, owner=None) -> list[ChannelRow]:
     """Channel conversion (leads per channel → won deals).
 
-    per channel: leads created in the period that have a won deal (a visible deal
-    whose source lead it is) ÷ leads created in the period.
+    per channel: leads created in the period that are the source lead of a won
+    deal ÷ leads created in the period. Whether a lead was won is part of the
+    lead's own record (like its status), so it counts for every lead the user
+    may see, whoever's deal it became.
     """
-    leads = sql_records(user=user, period=period, team=team, owner=owner)
-    counts = dict(leads.values("channel").annotate(n=Count("id")).values_list("channel", "n"))
-    won = dict(
-        access.visible(Deal.objects.filter(status=Deal.Status.WON), user)
-        .filter(source_lead__in=leads.values("pk"))
-        # Redundant with the line above; lets the planner start from the
-        # period's leads.
-        .filter(_between("source_lead__created_at", period))
-        .values("source_lead__channel")
-        .annotate(n=Count("source_lead_id", distinct=True))
-        .values_list("source_lead__channel", "n")
+    won = Deal.objects.filter(source_lead=OuterRef("pk"), status=Deal.Status.WON)
+    rows = (
+        sql_records(user=user, period=period, team=team, owner=owner)
+        .order_by()
+        .values("channel")
+        .annotate(n=Count("id"), won=Count("id", filter=Exists(won)))
+        .values_list("channel", "n", "won")
     )
+    return channel_rows({c: (n, w) for c, n, w in rows})
+
+
+def channel_rows(counts: dict[str, tuple[int, int]]) -> list[ChannelRow]:
+    """Rows from ``{channel: (leads, won)}``, the busiest channel first."""
     labels = dict(Lead.Channel.choices)
-    rows = [ChannelRow(c, str(labels.get(c, c)), n, won.get(c, 0)) for c, n in counts.items() if n]
+    rows = [ChannelRow(c, str(labels.get(c, c)), n, w) for c, (n, w) in counts.items() if n]
     rows.sort(key=lambda r: (-r.leads, r.label))
     return rows
 

@@ -83,21 +83,25 @@ class CustomerMonthly(models.Model):
 
 
 class LeadMonthly(models.Model):
-    """Leads per month of creation; qualified = qualified or converted."""
+    """Leads per month of creation and channel; qualified = qualified or
+    converted; won = leads that are the source of a won deal."""
 
     month = models.DateField()
     owner_id = models.IntegerField()
     team_id = models.IntegerField()
     qualified = models.BooleanField()
+    channel = models.CharField(max_length=20, default="")
     count = models.BigIntegerField(default=0)
+    won = models.BigIntegerField(default=0)
 
-    KEY = ("month", "owner_id", "team_id", "qualified")
-    VALUES = ("count",)
+    KEY = ("month", "owner_id", "team_id", "qualified", "channel")
+    VALUES = ("count", "won")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["month", "owner_id", "team_id", "qualified"], name="leadmonthly_key"
+                fields=["month", "owner_id", "team_id", "qualified", "channel"],
+                name="leadmonthly_key",
             )
         ]
 

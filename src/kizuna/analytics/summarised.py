@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from kizuna.activities.models import Activity
 from kizuna.analytics import kpis, summary
-from kizuna.analytics.kpis import Cohort, LossRow, PeriodLike, Rate, StageRate
+from kizuna.analytics.kpis import ChannelRow, Cohort, LossRow, PeriodLike, Rate, StageRate
 from kizuna.analytics.models_summary import (
     ActivityDaily,
     CustomerMonthly,
@@ -208,6 +208,24 @@ def sql_rate(*, user, period: PeriodLike, team=None, owner=None) -> Rate:
     )
     q = rows.get((True,), [0])[0]
     return Rate(q, q + rows.get((False,), [0])[0])
+
+
+def channel_conversion(*, user, period: PeriodLike, team=None, owner=None) -> list[ChannelRow]:
+    if not _exact(period, months=True):
+        return kpis.channel_conversion(user=user, period=period, team=team, owner=owner)
+    rows = _rows(
+        LeadMonthly,
+        user=user,
+        source="leads",
+        model=Lead,
+        date_field="month",
+        start=period.start,
+        end=period.end,
+        team=team,
+        owner=owner,
+        group=("channel",),
+    )
+    return kpis.channel_rows({channel: (n, won) for (channel,), (n, won) in rows.items()})
 
 
 def average_lead_time_days(*, user, period: PeriodLike, team=None, owner=None) -> float | None:

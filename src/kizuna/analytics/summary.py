@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
-from django.db.models import F, Max, Min, Q
+from django.db.models import Exists, F, Max, Min, OuterRef, Q
 
 from kizuna.activities.models import Activity
 from kizuna.analytics.models_summary import (
@@ -122,10 +122,16 @@ def _deal_contributions(qs: models.QuerySet, into: Contributions) -> None:
 
 def _lead_contributions(qs: models.QuerySet, into: Contributions) -> None:
     qualified = {Lead.Status.QUALIFIED, Lead.Status.CONVERTED}
-    rows = qs.order_by().values_list("created_at", "owner_id", "team_id", "status")
-    for created_at, owner, team, status in rows.iterator(chunk_size=CHUNK):
+    won = Deal.objects.filter(source_lead=OuterRef("pk"), status=Deal.Status.WON)
+    rows = (
+        qs.order_by()
+        .annotate(won=Exists(won))
+        .values_list("created_at", "owner_id", "team_id", "status", "channel", "won")
+    )
+    for created_at, owner, team, status, channel, has_won in rows.iterator(chunk_size=CHUNK):
         month = local_date(created_at).replace(day=1)
-        _add(into, LeadMonthly, (month, owner or 0, team or 0, status in qualified), [1])
+        key = (month, owner or 0, team or 0, status in qualified, channel)
+        _add(into, LeadMonthly, key, [1, int(has_won)])
 
 
 def _activity_contributions(qs: models.QuerySet, into: Contributions) -> None:
@@ -211,12 +217,20 @@ def track(
     return Tracked({"deals": deals, "leads": leads, "activities": activities})
 
 
-def deal_scope(pk: int) -> dict[str, models.QuerySet]:
-    """A deal and the activities that go with it (deleted with it, created by a
-    move)."""
+def source_leads(*ids: int | None) -> models.QuerySet:
+    """These leads, as a fixed set: whether a lead has a won deal is part of
+    what it contributes, so a deal write tracks its source lead(s) too."""
+    return Lead.objects.filter(pk__in=sorted({i for i in ids if i}))
+
+
+def deal_scope(pk: int, *, leads: Iterable[int | None] = ()) -> dict[str, models.QuerySet]:
+    """A deal, the activities that go with it (deleted with it, created by a
+    move) and its source lead (plus ``leads``, say the one it is given now)."""
+    current = Deal.objects.filter(pk=pk).values_list("source_lead_id", flat=True).first()
     return {
         "deals": Deal.objects.filter(pk=pk),
         "activities": Activity.objects.filter(deal_id=pk),
+        "leads": source_leads(current, *leads),
     }
 
 

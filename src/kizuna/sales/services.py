@@ -226,6 +226,7 @@ def deal_create(
     if stage.outcome != Stage.Outcome.OPEN:
         deal.closed_at = now
     deal.refresh_search_index()
+    tracked = summary.track(leads=summary.source_leads(deal.source_lead_id))
     deal.save()
     _set_contacts(deal, actor, contacts)
     records.set_tags(deal, tags)
@@ -235,7 +236,8 @@ def deal_create(
     rules.record_event(obj=deal, event="created")
     if stage.outcome == Stage.Outcome.WON:
         _create_handoff_tasks(actor, deal)
-    summary.track().done(**summary.deal_scope(deal.pk))
+    created = summary.deal_scope(deal.pk)
+    tracked.done(deals=created["deals"], activities=created["activities"])
     from kizuna.automation.webhooks import emit_event
 
     emit_event(event="deal.created", payload=webhook_payload(deal))
@@ -258,7 +260,11 @@ def deal_update(
     deal = records.lock(Deal, deal.pk)
     records.require_edit(actor, deal)
     records.check_version(deal, version)
-    tracked = summary.track(deals=Deal.objects.filter(pk=deal.pk))
+    new_lead = fields.get("source_lead")
+    tracked = summary.track(
+        deals=Deal.objects.filter(pk=deal.pk),
+        leads=summary.source_leads(deal.source_lead_id, getattr(new_lead, "pk", new_lead)),
+    )
     before = _snapshot(deal)
     if "pipeline" in fields and fields["pipeline"] != deal.pipeline:
         raise ValidationError({"pipeline": [_("Move the deal to a stage to change pipelines.")]})

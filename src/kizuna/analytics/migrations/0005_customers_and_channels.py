@@ -39,5 +39,23 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.RemoveConstraint(model_name="leadmonthly", name="leadmonthly_key"),
+        migrations.AddField(
+            model_name="leadmonthly",
+            name="channel",
+            field=models.CharField(default="", max_length=20),
+        ),
+        migrations.AddField(
+            model_name="leadmonthly",
+            name="won",
+            field=models.BigIntegerField(default=0),
+        ),
+        migrations.AddConstraint(
+            model_name="leadmonthly",
+            constraint=models.UniqueConstraint(
+                fields=("month", "owner_id", "team_id", "qualified", "channel"),
+                name="leadmonthly_key",
+            ),
+        ),
         migrations.RunPython(fill, migrations.RunPython.noop),
     ]
