@@ -319,6 +319,17 @@ class Deal(OwnedModel, CustomFieldsModel, NextActionModel, SearchableModel):
             # With closed_at: a rep's board reads her team's recently closed deals only.
             models.Index(fields=["owner", "status", "closed_at"], name="deal_owner"),
             models.Index(fields=["team", "status", "closed_at"], name="deal_team"),
+            # The report builder's scans of all deals read these alone: by owner
+            # and stage already in group order (no sort), by the creation date
+            # in date order (buckets arrive presorted). Team for a rep's gate.
+            models.Index(
+                fields=["owner", "stage", "currency", "amount", "team"],
+                name="deal_report_owner",
+            ),
+            models.Index(
+                fields=["created_at", "status", "currency", "amount"],
+                name="deal_report_created",
+            ),
         ]
 
     def __str__(self) -> str:
