@@ -85,7 +85,10 @@ def executive(*, user, period: FiscalPeriod, team: Team | None, currency: str = 
     sql = summarised.sql_rate(period=period, **scope)
     lead_time = summarised.average_lead_time_days(period=period, **scope)
     days = _("%(days)s days") % {"days": f"{lead_time:.1f}"} if lead_time is not None else ""
-    retention = summarised.retention_rate(period=period, **scope)
+    today = timezone.localdate()
+    quarters = last_periods("quarter", COHORT_QUARTERS, min(period.last_day, today))
+    customers = summarised.customers(period=period, quarters=quarters, today=today, **scope)
+    retention = customers.retention
     tiles = [
         Tile(
             _("Expected orders"),
@@ -157,9 +160,6 @@ def executive(*, user, period: FiscalPeriod, team: Team | None, currency: str = 
         orientation="vertical",
         links=[drill_url("won", period=m.key, team=team) for m in months],
     )
-    today = timezone.localdate()
-    quarters = last_periods("quarter", COHORT_QUARTERS, min(period.last_day, today))
-    cohorts = summarised.customer_cohorts(periods=quarters, today=today, **scope)
     cohort_chart = charts.cohort_table(
         [
             CohortRow(
@@ -168,7 +168,7 @@ def executive(*, user, period: FiscalPeriod, team: Team | None, currency: str = 
                 c.rates(),
                 link=drill_url("cohort", period=c.period.key, team=team),
             )
-            for c in reversed(cohorts)
+            for c in reversed(customers.cohorts)
         ],
         [_("+%(n)s Q") % {"n": k} for k in range(1, len(quarters))],
         title=_("Customers ordering again, by quarter of their first order"),

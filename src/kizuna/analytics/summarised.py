@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import Case, IntegerField, Max, Min, Q, Sum, When
 from django.utils import timezone
 
@@ -355,20 +355,73 @@ def activity_counts(
     return dict(result)
 
 
-def _customers(
-    *,
-    user,
-    windows: list[PeriodLike],
-    team=None,
-    owner=None,
-    first_in: PeriodLike | None = None,
-) -> dict[int, tuple[datetime.date | None, list[bool]]]:
-    """Per company the user sees a won deal of: whether it has one closed in
-    each window, and (with ``first_in``) the month of its first one, only
-    for companies whose first one is in ``first_in``. One grouped query."""
+@dataclass
+class Customers:
+    retention: Rate
+    cohorts: list[Cohort]
+
+
+def customers(
+    *, user, period: PeriodLike, quarters: list[Any], today: datetime.date, team=None, owner=None
+) -> Customers:
+    """The retention rate of ``period`` (``kpis.retention_rate``) and the cohorts
+    of ``quarters`` (``kpis.customer_cohorts``), from one pass over the
+    per-company rows."""
+    years = kpis.ACTIVE_MONTHS // 12
+    before_start = Span(years_before(period.start, years), period.start)
+    before_end = Span(years_before(period.end, years), period.end)
+    windows = [before_start, before_end, *quarters]
+    if not all(_exact(w, months=True) for w in windows):
+        args = {"user": user, "team": team, "owner": owner}
+        return Customers(
+            kpis.retention_rate(period=period, **args),
+            kpis.customer_cohorts(periods=quarters, today=today, **args),
+        )
     seen = scope(user, Deal)
     if seen.nothing:
-        return {}
+        return Customers(Rate(0, 0), kpis.cohorts_from({}, quarters, today))
+    qs = _customer_rows(seen, team, owner)
+    if seen.shared is not None:
+        return _customers_in_python(seen, qs, windows, quarters, today, team, owner)
+    # Per company: its first month and a flag per window; then, per cohort
+    # (the quarter holding the first month), the sums of those flags.
+    inner = (
+        qs.order_by()
+        .values("company_id")
+        .annotate(f_month=Min("month"), **_flags(windows))
+        .values("f_month", *_flags(windows))
+    )
+    sql, params = inner.query.sql_with_params()
+    adapt = connection.ops.adapt_datefield_value
+    cases, case_params = [], []
+    for i, q in enumerate(quarters):
+        cases.append(f"WHEN f_month >= %s AND f_month < %s THEN {i}")
+        case_params += [adapt(q.start), adapt(q.end)]
+    sums = ", ".join(f"SUM(w{i})" for i in range(2, len(windows)))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT CASE {' '.join(cases)} ELSE -1 END AS c, COUNT(*), SUM(w0), "
+            f"SUM(w0 * w1), {sums} FROM ({sql}) t GROUP BY 1",
+            [*case_params, *params],
+        )
+        rows = cursor.fetchall()
+    n = kept = 0
+    result = kpis.cohorts_from({}, quarters, today)
+    for c, size, at_start, both, *ordered in rows:
+        n += at_start or 0
+        kept += both or 0
+        if c < 0:
+            continue
+        cohort = result[c]
+        cohort.size = size
+        cohort.again = [
+            None if was is None else int(ordered[c + 1 + k] or 0)
+            for k, was in enumerate(cohort.again)
+        ]
+    return Customers(Rate(kept, n), result)
+
+
+def _customer_rows(seen: Scope, team, owner) -> models.QuerySet:
     # A row whose deals were all lost again or moved keeps count 0.
     qs = CustomerMonthly.objects.filter(count__gt=0)
     if team:
@@ -377,11 +430,11 @@ def _customers(
         qs = qs.filter(owner_id=getattr(owner, "pk", owner))
     if seen.q is not None:
         qs = qs.filter(seen.q)
-    if first_in is None:
-        qs = qs.filter(
-            month__gte=min(w.start for w in windows), month__lt=max(w.end for w in windows)
-        )
-    flags = {
+    return qs
+
+
+def _flags(windows: list[PeriodLike]) -> dict[str, Max]:
+    return {
         f"w{i}": Max(
             Case(
                 When(month__gte=w.start, month__lt=w.end, then=1),
@@ -391,68 +444,35 @@ def _customers(
         )
         for i, w in enumerate(windows)
     }
-    extra: dict[str, Any] = {"first": Min("month")} if first_in is not None else {}
-    rows: Any = qs.order_by().values("company_id").annotate(**extra, **flags)
-    if first_in is not None and seen.shared is None:
-        rows = rows.filter(first__gte=first_in.start)
-    result: dict[int, tuple[datetime.date | None, list[bool]]] = {
-        r["company_id"]: (r.get("first"), [bool(r[f]) for f in flags]) for r in rows
+
+
+def _customers_in_python(seen, qs, windows, quarters, today, team, owner) -> Customers:
+    """The same, per company in Python: the records shared with the user (and
+    not visible otherwise) are folded in company by company."""
+    flags = _flags(windows)
+    per_company: dict[int, tuple[datetime.date, list[bool]]] = {
+        r["company_id"]: (r["f_month"], [bool(r[f]) for f in flags])
+        for r in qs.order_by().values("company_id").annotate(f_month=Min("month"), **flags)
     }
-    if seen.shared is not None:
-        # Records seen only through a share: fold their rows in per company.
-        extra_rows = seen.shared_contributions("deals").get(CustomerMonthly, {})
-        for (month, company, owner_id, team_id), (count,) in extra_rows.items():
-            if not count:
-                continue
-            row = {"month": month, "team_id": team_id, "owner_id": owner_id}
-            if not _matches(row, "month", datetime.date.min, datetime.date.max, team, owner, {}):
-                continue
-            first, ordered = result.get(company, (None, [False] * len(windows)))
-            if first_in is not None:
-                first = month if first is None else min(first, month)
-            result[company] = (
-                first,
-                [o or w.start <= month < w.end for o, w in zip(ordered, windows, strict=True)],
-            )
-    if first_in is not None:
-        result = {
-            c: v
-            for c, v in result.items()
-            if v[0] is not None and first_in.start <= v[0] < first_in.end
-        }
-    return result
-
-
-def retention_rate(*, user, period: PeriodLike, team=None, owner=None) -> Rate:
-    years = kpis.ACTIVE_MONTHS // 12
-    before_start = Span(years_before(period.start, years), period.start)
-    before_end = Span(years_before(period.end, years), period.end)
-    if not (_exact(before_start, months=True) and _exact(before_end, months=True)):
-        return kpis.retention_rate(user=user, period=period, team=team, owner=owner)
-    rows = _customers(user=user, windows=[before_start, before_end], team=team, owner=owner)
+    extra_rows = seen.shared_contributions("deals").get(CustomerMonthly, {})
+    for (month, company, owner_id, team_id), (count,) in extra_rows.items():
+        row = {"month": month, "team_id": team_id, "owner_id": owner_id}
+        if not count or not _matches(
+            row, "month", datetime.date.min, datetime.date.max, team, owner, {}
+        ):
+            continue
+        first, ordered = per_company.get(company, (month, [False] * len(windows)))
+        per_company[company] = (
+            min(first, month),
+            [o or w.start <= month < w.end for o, w in zip(ordered, windows, strict=True)],
+        )
     n = kept = 0
-    for _first, (at_start, at_end) in rows.values():
+    for _first, (at_start, at_end, *_rest) in per_company.values():
         n += at_start
         kept += at_start and at_end
-    return Rate(kept, n)
-
-
-def customer_cohorts(
-    *, user, periods: list[Any], today: datetime.date, team=None, owner=None
-) -> list[Cohort]:
-    if not all(_exact(p, months=True) for p in periods):
-        return kpis.customer_cohorts(
-            user=user, periods=periods, today=today, team=team, owner=owner
-        )
-    rows = _customers(
-        user=user,
-        windows=periods,
-        team=team,
-        owner=owner,
-        first_in=Span(periods[0].start, periods[-1].end),
-    )
-    return kpis.cohorts_from(
-        {c: (first, ordered) for c, (first, ordered) in rows.items() if first is not None},
-        periods,
+    cohorts = kpis.cohorts_from(
+        {c: (first, ordered[2:]) for c, (first, ordered) in per_company.items()},
+        quarters,
         today,
     )
+    return Customers(Rate(kept, n), cohorts)
