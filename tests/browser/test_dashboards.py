@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from kizuna.analytics import kpis
 from kizuna.analytics.charts import format_money, format_percent
-from kizuna.analytics.periods import period_for
+from kizuna.analytics.periods import parse_period, period_for
 from kizuna.iam.models import User
 from tests.browser.conftest import PASSWORD
 
@@ -51,3 +51,20 @@ def test_dashboards_with_demo_data(request, demo, login, shot, view):
     count = kpis.sql_records(user=demo, period=quarter, qualified=True).count()
     expect(page.locator("p.muted.small").first).to_contain_text(str(count))
     shot(page, f"drill-{view}")
+    # The retention tile and the cohort table (from the first quarter that won a new
+    # customer): the oldest cohort drills to its companies.
+    page.goto("/dashboard/executive/")
+    retention = kpis.retention_rate(user=demo, period=quarter)
+    expect(page.locator(".tile").nth(4).locator(".tile-value")).to_have_text(
+        format_percent(retention.value)
+    )
+    oldest = page.locator("figure.chart-cohort tbody tr").last
+    oldest.scroll_into_view_if_needed()
+    shot(page, f"cohorts-{view}")
+    link = oldest.locator("th a")
+    key = link.get_attribute("href").split("period=")[1].split("&")[0]
+    cohort = kpis.cohort_records(user=demo, period=parse_period(key))
+    assert cohort.count() > 0
+    expect(oldest.locator("td").first).to_have_text(str(cohort.count()))
+    link.click()
+    expect(page.locator("p.muted.small").first).to_contain_text(str(cohort.count()))

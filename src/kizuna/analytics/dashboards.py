@@ -160,17 +160,21 @@ def executive(*, user, period: FiscalPeriod, team: Team | None, currency: str = 
         orientation="vertical",
         links=[drill_url("won", period=m.key, team=team) for m in months],
     )
+    # From the oldest quarter that won a new customer; the newest cohort first.
+    cohorts = list(customers.cohorts)
+    while cohorts and not cohorts[0].size:
+        cohorts.pop(0)
     cohort_chart = charts.cohort_table(
         [
             CohortRow(
                 c.period.label,
                 c.size,
                 c.rates(),
-                link=drill_url("cohort", period=c.period.key, team=team),
+                link=drill_url("cohort", period=c.period.key, team=team) if c.size else "",
             )
-            for c in reversed(customers.cohorts)
+            for c in reversed(cohorts)
         ],
-        [_("+%(n)s Q") % {"n": k} for k in range(1, len(quarters))],
+        [_("+%(n)s Q") % {"n": k} for k in range(1, len(cohorts))],
         title=_("Customers ordering again, by quarter of their first order"),
         size_label=_("New customers"),
     )
