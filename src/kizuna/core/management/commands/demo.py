@@ -5,6 +5,7 @@ import time
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from kizuna.core.tasks import refresh_planner_statistics
 from kizuna.customers.models import Company
 from kizuna.demo.generate import DEMO_USERNAMES, delete_demo, load_demo
 from kizuna.iam.models import User
@@ -36,6 +37,7 @@ class Command(BaseCommand):
         if reset:
             delete_demo()
         counts = load_demo(password=password, seed=seed)
+        refresh_planner_statistics()
         elapsed = time.monotonic() - started
         w = self.stdout.write
         w(self.style.SUCCESS(f"Demo data loaded in {elapsed:.1f} s:"))
