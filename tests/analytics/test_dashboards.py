@@ -144,3 +144,26 @@ def test_the_executive_dashboard_shows_customer_cohorts_that_drill_to_companies(
     assert ">2</td>" in row and ">50%</td>" in row
     drill = client.get(link)
     assert {c.pk for c in drill.context["page"].object_list} == {returning.pk, once.pk}
+
+
+def test_stalled_deals_per_stage_match_the_deal_list(client, org):
+    from kizuna.sales import selectors
+    from kizuna.sales.models import Deal, Pipeline, Stage
+
+    pipeline = Pipeline.objects.first()
+    first, second = pipeline.stages.filter(outcome=Stage.Outcome.OPEN).order_by("position")[:2]
+    long_ago = timezone.now() - datetime.timedelta(days=400)
+    stale = [make_deal(org.rep, stage=first), make_deal(org.rep, stage=second)]
+    make_deal(org.rep, stage=first)  # touched today
+    make_deal(org.rep, status="lost", closed=long_ago)  # closed: not stalled
+    make_deal(org.outsider, stage=first)  # not the rep's to see
+    Deal.objects.filter(pk__in=[d.pk for d in stale]).update(last_touched_at=long_ago)
+    Deal.objects.filter(owner=org.outsider).update(last_touched_at=long_ago)
+    client.force_login(org.rep)
+    response = client.get("/dashboard/manager/")
+    tile = next(t for t in response.context["tiles"] if t.label == "Stalled deals")
+    listed = kpis.open_records(user=org.rep).filter(selectors.stalled_q(selectors.open_stages()))
+    assert tile.value == str(listed.count()) == "2"
+    chart = str(response.context["stalled_chart"])
+    for stage in (first, second):
+        assert f'stage={stage.pk}">{stage.label}</a></th><td class="num">1</td>' in chart

@@ -210,12 +210,13 @@ def manager(
     week = week_for()
     open_deals = kpis.open_records(**scope)
     stages = sales.open_stages()
-    stalled = dict(
-        open_deals.filter(sales.stalled_q(stages))
-        .values("stage_id")
-        .annotate(n=Count("id"))
-        .values_list("stage_id", "n")
+    # One count per stage over the open deals, not a GROUP BY: SQLite would
+    # walk every deal in stage order to skip a sort of the few open ones.
+    now = timezone.now()
+    counts = open_deals.aggregate(
+        **{f"s{s.pk}": Count("id", filter=sales.stalled_in_q(s, now)) for s in stages if s.is_open}
     )
+    stalled = {int(key[1:]): n for key, n in counts.items() if n}
     stalled_stages = [s for s in stages if stalled.get(s.pk)]
     stalled_stages.sort(key=lambda s: (s.pipeline.position, s.pipeline_id, s.position))
     team_q = {"team": team.pk} if team else {}

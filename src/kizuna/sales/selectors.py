@@ -57,14 +57,19 @@ def open_stages() -> list[Stage]:
     return list(Stage.objects.select_related("pipeline").filter(outcome=Stage.Outcome.OPEN))
 
 
+def stalled_in_q(stage: Stage, now: datetime.datetime | None = None) -> Q:
+    """Deals in ``stage`` untouched for longer than it allows."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=stage.effective_stall_days())
+    return Q(stage=stage, last_touched_at__lt=cutoff)
+
+
 def stalled_q(stages: list[Stage], now: datetime.datetime | None = None) -> Q:
     """Open deals whose last stage change or activity is older than their stage allows."""
     now = now or timezone.now()
     q = Q(pk__in=[])
     for stage in stages:
         if stage.is_open:
-            cutoff = now - datetime.timedelta(days=stage.effective_stall_days())
-            q |= Q(stage=stage, last_touched_at__lt=cutoff)
+            q |= stalled_in_q(stage, now)
     return q & Q(status=Deal.Status.OPEN)
 
 
