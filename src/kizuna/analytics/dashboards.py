@@ -213,10 +213,10 @@ def manager(
     # One count per stage over the open deals, not a GROUP BY: SQLite would
     # walk every deal in stage order to skip a sort of the few open ones.
     now = timezone.now()
-    counts = open_deals.aggregate(
+    per_stage = open_deals.aggregate(
         **{f"s{s.pk}": Count("id", filter=sales.stalled_in_q(s, now)) for s in stages if s.is_open}
     )
-    stalled = {int(key[1:]): n for key, n in counts.items() if n}
+    stalled = {int(key[1:]): n for key, n in per_stage.items() if n}
     stalled_stages = [s for s in stages if stalled.get(s.pk)]
     stalled_stages.sort(key=lambda s: (s.pipeline.position, s.pipeline_id, s.position))
     team_q = {"team": team.pk} if team else {}
