@@ -177,3 +177,22 @@ def test_bad_cells_get_row_messages(org, do_import):
     assert rows[3].outcome == "error" and "formula" in rows[3].message
     assert rows[4].outcome == "error" and "5 columns" in rows[4].message
     assert rows[5].outcome == "create"  # a short (ragged) row is fine
+
+
+def test_undo_names_a_contact_someone_added_at_an_imported_company(org, do_import):
+    from kizuna.imports import writing
+
+    # Several chunks, so that the check reads each chunk's companies on its own.
+    writing_chunk = writing.CHUNK
+    writing.CHUNK = 1
+    try:
+        batch = do_import(org.rep, "contact", CARDS)
+    finally:
+        writing.CHUNK = writing_chunk
+    assert batch.chunks.count() >= 2
+    company = Company.objects.get(name="山田商事")
+    contact_create(actor=org.rep, family_name="鈴木", given_name="一郎", company=company)
+    assert writing.conflicts(batch) == ["鈴木 一郎"]
+    with pytest.raises(services.UndoConflict) as info:
+        services.batch_undo(actor=org.rep, batch=batch)
+    assert "鈴木 一郎" in str(info.value)

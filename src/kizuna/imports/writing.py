@@ -648,8 +648,14 @@ WRITERS = {
 
 
 def conflicts(batch: ImportBatch, limit: int = 10) -> list[str]:
-    """Records changed since the import: undoing would lose those changes."""
+    """Records changed since the import: undoing would lose those changes.
+
+    Every query is about one chunk's records (at most ``CHUNK`` ids), so a
+    batch of a million rows neither builds an IN list SQLite refuses nor
+    reads every chunk again per chunk.
+    """
     found: list[str] = []
+    mine: dict[str, set[int]] = {}
     for chunk in ImportChunk.objects.filter(batch=batch):
         for label, ids in chunk.created.items():
             model = apps.get_model(label)
@@ -670,10 +676,12 @@ def conflicts(batch: ImportBatch, limit: int = 10) -> list[str]:
             ids = chunk.created.get(label)
             if not ids:
                 continue
-            mine = set(_created_ids(batch, other_label))
-            others = apps.get_model(other_label).objects.filter(**{f"{field}__in": ids})
-            for obj in others.exclude(pk__in=mine)[:limit]:
-                found.append(str(obj))
+            if other_label not in mine:
+                mine[other_label] = set(_created_ids(batch, other_label))
+            model = apps.get_model(other_label)
+            others = model.objects.filter(**{f"{field}__in": ids}).values_list("pk", flat=True)
+            theirs = [pk for pk in others if pk not in mine[other_label]][:limit]
+            found.extend(str(o) for o in model.objects.filter(pk__in=theirs))
         if len(found) >= limit:
             break
     return found[:limit]
