@@ -103,6 +103,7 @@ def teardown(cleanup: dict, keep: bool = False) -> None:
 # Fast writers -----------------------------------------------------------------------
 
 _plans: dict = {}
+_datetime_texts: dict = {}
 
 
 def to_tuples(model, rows, naive_datetimes: bool) -> tuple[list[str], list[tuple]]:
@@ -119,6 +120,9 @@ def to_tuples(model, rows, naive_datetimes: bool) -> tuple[list[str], list[tuple
         plan = _plans[model] = (columns, datetimes, jsons, getter)
     columns, datetimes, jsons, getter = plan
     dumps = json.dumps
+    texts = _datetime_texts
+    if len(texts) > 1_000_000:
+        texts.clear()
     for row in rows:
         for name in jsons:
             value = row[name]
@@ -126,11 +130,19 @@ def to_tuples(model, rows, naive_datetimes: bool) -> tuple[list[str], list[tuple
         if naive_datetimes:
             # Django stores UTC on SQLite as "YYYY-MM-DD HH:MM:SS[.ffffff]":
             # the generator's times are UTC, so that is the ISO text without
-            # the "+00:00".
+            # the "+00:00". Times to the minute repeat: their texts are memoised.
             for name in datetimes:
                 value = row[name]
-                if value is not None:
+                if value is None:
+                    continue
+                if value.second:
+                    # Not to the minute: most likely unique.
                     row[name] = value.isoformat(" ")[:-6]
+                    continue
+                text = texts.get(value)
+                if text is None:
+                    text = texts[value] = value.isoformat(" ")[:-6]
+                row[name] = text
     return columns, list(map(getter, rows))
 
 
@@ -167,6 +179,9 @@ class _Writer:
         self.saved: dict[str, list] = {}
         # Tables whose search index was written along with the rows.
         self.indexed: set[str] = set()
+        # Set when the load runs with foreign keys off (SQLite): ``restore``
+        # then checks each table's references in one pass.
+        self.check_foreign_keys = False
 
     def index_rows(self, table: str, columns: list[str], rows: list[tuple]) -> None:
         """Add just-written rows to the search index (SQLite), instead of a rebuild."""
@@ -191,14 +206,28 @@ class SqliteWriter(_Writer):
             for kind, name, _sql in self.saved[table]:
                 self.raw.execute(f'DROP {kind.upper()} "{name}"')
 
+    # FTS5's default: merge segments once this many are on one level.
+    AUTOMERGE = 4
+
     def index_rows(self, table: str, columns: list[str], rows: list[tuple]) -> None:
-        self.indexed.add(table)
+        if table not in self.indexed:
+            self.indexed.add(table)
+            # No incremental merges of the index's segments during the load
+            # (FTS5 still merges when a level gets too full, "crisismerge");
+            # ``restore`` puts the setting back.
+            self.raw.execute(f"INSERT INTO {table}_fts({table}_fts, rank) VALUES('automerge', 0)")
         pk = columns.index("id")
         self.raw.execute(
             f"INSERT INTO {table}_fts(rowid, search_index) "
             f'SELECT id, search_index FROM "{table}" WHERE id BETWEEN ? AND ?',
             [rows[0][pk], rows[-1][pk]],
         )
+
+    def check_references(self, table: str) -> None:
+        """Fail if a row of ``table`` refers to a row that does not exist."""
+        bad = self.raw.execute(f'PRAGMA foreign_key_check("{table}")').fetchmany(5)
+        if bad:
+            raise RuntimeError(f"{table}: rows refer to missing rows: {bad}")
 
     def write(self, table: str, columns: list[str], rows: list[tuple]) -> None:
         if not rows:
@@ -216,9 +245,16 @@ class SqliteWriter(_Writer):
                     self.raw.execute(sql)
             if table in fts_tables and table not in self.indexed:
                 self.raw.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES('rebuild')")
+            elif table in self.indexed:
+                self.raw.execute(
+                    f"INSERT INTO {table}_fts({table}_fts, rank) "
+                    f"VALUES('automerge', {self.AUTOMERGE})"
+                )
             for kind, _name, sql in self.saved.pop(table):
                 if kind == "trigger":
                     self.raw.execute(sql)
+            if self.check_foreign_keys:
+                self.check_references(table)
             _trace(f"indexed {table} in {time.perf_counter() - started:.1f} s")
 
 
@@ -292,10 +328,16 @@ def _generate(queue, gen, steps, naive_datetimes: bool, definitions: dict, refs:
     batch, ``("done", step)`` after each step, ``("end",)`` and then, if
     ``refs``, the generator's references (for the baseline).
     """
+    import gc
+
     from django.db import connection
 
     from kizuna.core import customfields
 
+    # The rows hold no reference cycles and are freed as soon as they are
+    # sent: the cyclic collector would only walk the growing references
+    # (companies, contacts) again and again.
+    gc.disable()
     # The parent's connection is in the middle of the load: never touch it.
     connection.execute_wrappers.append(_no_database)
     customfields.definitions = definitions.__getitem__
@@ -337,8 +379,11 @@ def _fast_pragmas(connection) -> dict[str, object] | None:
     if connection.vendor != "sqlite" or connection.in_atomic_block:
         return None
     raw = connection.connection
-    names = ["journal_mode", "synchronous", "cache_size", "threads"]
+    names = ["journal_mode", "synchronous", "cache_size", "threads", "foreign_keys"]
     saved = {name: raw.execute(f"PRAGMA {name}").fetchone()[0] for name in names}
+    # References are checked per table once its rows are in (one pass over
+    # the table), rather than row by row while they are written.
+    raw.execute("PRAGMA foreign_keys=OFF")
     raw.execute("PRAGMA journal_mode=OFF")
     raw.execute("PRAGMA synchronous=OFF")
     raw.execute("PRAGMA cache_size=-2000000")
@@ -429,6 +474,7 @@ def seed(
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     saved_pragmas = _fast_pragmas(connection)
+    writer.check_foreign_keys = saved_pragmas is not None
 
     def entry(table: str) -> list[float]:
         return result.tables.setdefault(table, [0, 0.0])

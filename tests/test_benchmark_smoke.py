@@ -9,6 +9,7 @@ from kizuna.activities.models import Activity
 from kizuna.core.validators import validate_corporate_number
 from kizuna.customers.models import Company, Contact
 from kizuna.customers.selectors import company_list
+from tests.factories import ContactFactory
 
 PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "foundation.py"
 
@@ -44,3 +45,23 @@ def test_seed_and_measure_at_toy_size(foundation, settings):
         assert timing.samples_ms or not timing.available
     text = foundation.report(result, timings, {"companies": 200})
     assert "| company list (prefecture + owner) | rep |" in text
+
+
+@pytest.mark.django_db
+def test_sqlite_writer_checks_the_references_of_a_table(foundation):
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the SQLite writer")
+    contact = ContactFactory()
+    connection.ensure_connection()
+    writer = foundation.SqliteWriter(connection)
+    columns = ["contact_id", "email", "label", "position"]
+    table = "customers_contactemail"
+    writer.write(table, columns, [(contact.pk, "a@example.com", "work", 0)])
+    writer.check_references(table)
+    # Foreign keys are deferred: the row goes in, and the check finds it.
+    writer.write(table, columns, [(contact.pk + 999, "b@example.com", "work", 0)])
+    with pytest.raises(RuntimeError, match="refer to missing rows"):
+        writer.check_references(table)
+    connection.connection.execute(f"DELETE FROM {table} WHERE contact_id = ?", [contact.pk + 999])

@@ -5,10 +5,8 @@ from django.utils.translation import gettext as _
 
 def corporate_number_check_digit(base12: str) -> int:
     """The check digit of a 法人番号 for its 12-digit base number."""
-    total = sum(
-        int(digit) * (2 if position % 2 == 0 else 1)
-        for position, digit in enumerate(reversed(base12), start=1)
-    )
+    # From the right: odd positions weigh 1, even positions 2.
+    total = sum(map(int, base12[-1::-2])) + 2 * sum(map(int, base12[-2::-2]))
     return 9 - total % 9
 
 

@@ -8,7 +8,9 @@ with ``executemany`` or ``COPY``. Derived columns (``name_key``, ``path``,
 the services compute them; ``tests/test_demo.py`` checks that.
 """
 
+import bisect
 import datetime
+import itertools
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -211,11 +213,22 @@ def contact_search_index(row: Row, emails: list[str], phones: list[str]) -> str:
             )
         ),
         _grams_of((row["title"], row["department"])),
+    ]
+    cache = _grams_cache
+    for email in emails:
         # "@" separates words, so an address's two halves give the same
         # grams as the whole, and the halves repeat (memoised).
-        *[grams(*e.split("@", 1)) for e in emails],
-        *[_digit_grams(p.lstrip("+")) for p in phones if p.lstrip("+")],
-    ]
+        local, _at, domain = email.partition("@")
+        local_grams = cache.get(local)
+        domain_grams = cache.get(domain)
+        if local_grams and domain_grams:
+            parts.append(f"{local_grams} {domain_grams}")
+        else:
+            parts.append(grams(local, domain))
+    for phone in phones:
+        digits = phone.lstrip("+")
+        if digits:
+            parts.append(_digit_grams(digits))
     return " ".join([p for p in parts if p])
 
 
@@ -545,6 +558,7 @@ class Generator:
         self._domains: set[str] = set()
         self._emails: set[str] = set()
         self._owner_team = {o: s.team_id for s in org.seats for o in s.owner_ids}
+        self._seats = {region: org.seats_for(region) for region in ("east", "kansai", "kr")}
         r = self.rng
         self._jp_prefs = list(N.JP_CITIES)
         self._jp_pref_w = [N.JP_PREFECTURE_WEIGHTS.get(p, 1) for p in self._jp_prefs]
@@ -566,23 +580,94 @@ class Generator:
         # Random.choice and Random.randint, and as reproducible.
         rand = r.random
         self._random = rand
+        self._getrandbits = r.getrandbits
         self._choice = lambda seq: seq[int(rand() * len(seq))]
         self._randint = lambda a, b: a + int(rand() * (b - a + 1))
+        self._pick_industry = self._weighted(self._industries, self._industry_w)
+        self._pick_size = self._weighted(self._sizes, self._size_w)
+        self._pick_jp_pref = self._weighted(self._jp_prefs, self._jp_pref_w)
+        self._pick_kr_pref = self._weighted(self._kr_prefs, self._kr_pref_w)
+        # Legal forms of a Japanese company name (prefix, suffix), weighted;
+        # small companies can also be 有限会社.
+        forms = [
+            (("株式会社", ""), 34),
+            (("", "株式会社"), 26),
+            (("㈱", ""), 7),
+            (("", "㈱"), 4),
+            (("(株)", ""), 6),
+            (("", "(株)"), 4),
+            (("合同会社", ""), 3),
+            (("", ""), 4),
+        ]
+        small_forms = [*forms, (("有限会社", ""), 14)]
+        self._pick_jp_form = self._weighted([f for f, _w in forms], [w for _f, w in forms])
+        self._pick_small_jp_form = self._weighted(
+            [f for f, _w in small_forms], [w for _f, w in small_forms]
+        )
+        # Korean forms: 9 × "주식회사 X", 3 × "X 주식회사", 4 × "㈜X", 4 × "(주)X".
+        self._kr_forms = [("주식회사 ", "")] * 9 + [("", " 주식회사")] * 3
+        self._kr_forms += [("㈜", "")] * 4 + [("(주)", "")] * 4
+
+    def _sample(self, population: list, k: int) -> list:
+        """``rng.sample(population, k)`` for k <= 5: the same draws, with less overhead.
+
+        As ``random.Random.sample``: a population of up to 21 is drawn from
+        a pool, a bigger one by retrying indexes already drawn; each index is
+        ``_randbelow`` (getrandbits, retried while out of range).
+        """
+        n = len(population)
+        getrandbits = self._getrandbits
+        result = []
+        if n <= 21:
+            pool = list(population)
+            for i in range(k):
+                m = n - i
+                bits = m.bit_length()
+                j = getrandbits(bits)
+                while j >= m:
+                    j = getrandbits(bits)
+                result.append(pool[j])
+                pool[j] = pool[m - 1]
+        else:
+            bits = n.bit_length()
+            selected: set[int] = set()
+            for _ in range(k):
+                j = getrandbits(bits)
+                while j >= n or j in selected:
+                    j = getrandbits(bits)
+                selected.add(j)
+                result.append(population[j])
+        return result
+
+    def _weighted(self, population: list, weights: list[int]) -> Callable[[], Any]:
+        """A function drawing ``rng.choices(population, weights)[0]``.
+
+        The same draws from the same random numbers, without accumulating
+        the weights on every call.
+        """
+        cum_weights = list(itertools.accumulate(weights))
+        total = cum_weights[-1] + 0.0
+        hi = len(cum_weights) - 1
+        rand = self._random
+        find = bisect.bisect
+        return lambda: population[find(cum_weights, rand() * total, 0, hi)]
 
     # Helpers ---------------------------------------------------------------------
 
     def _past(self, max_days: float, min_days: float = 0.0) -> datetime.datetime:
         """A time in the past; recent times are more likely."""
-        days = min_days + (max_days - min_days) * self._random() ** 1.4
+        rand = self._random
+        days = min_days + (max_days - min_days) * rand() ** 1.4
         t = self.now - datetime.timedelta(days=days)
-        # Office hours, Japan time (UTC+9): 00:00–09:59 UTC.
-        return t.replace(
-            hour=self._randint(0, 9), minute=self._randint(0, 59), second=0, microsecond=0
-        )
+        # Office hours, Japan time (UTC+9): 00:00–09:59 UTC (randint(0, 9), randint(0, 59)).
+        return t.replace(hour=int(rand() * 10), minute=int(rand() * 60), second=0, microsecond=0)
 
     def _digits(self, n: int) -> str:
         """``n`` digits, not starting with 0 or 1."""
-        return f"{self._randint(2, 9)}{self._randint(0, 10 ** (n - 1) - 1):0{n - 1}d}"
+        # The first digit (2–9) and then the rest (randint(0, 10**(n-1) - 1),
+        # zero-padded), as one number.
+        rand, rest = self._random, 10 ** (n - 1)
+        return str((2 + int(rand() * 8)) * rest + int(rand() * rest))
 
     def _landline(self, kr: bool, area: str) -> str:
         if kr:
@@ -597,14 +682,14 @@ class Generator:
         return f"+81{self._choice(['90', '80', '70'])}{self._digits(8)}"
 
     def _owner(self, region: str) -> tuple[int, int]:
-        seat = self._choice(self.org.seats_for(region))
+        seat = self._choice(self._seats[region])
         owner = self._choice(seat.owner_ids)
         return owner, seat.team_id
 
     def _tags(self, through, column: str, object_id: int, share: float) -> list[Row]:
         if not self.tag_ids or self._random() >= share:
             return []
-        picked = self.rng.sample(self.tag_ids, self._randint(1, 2))
+        picked = self._sample(self.tag_ids, self._randint(1, 2))
         return [{column: object_id, "tag_id": t} for t in picked]
 
     def _next_action(self, kr: bool, share: float) -> tuple[str, datetime.date | None]:
@@ -635,24 +720,19 @@ class Generator:
             yield {Company: rows, CompanyTag: tags}
 
     def _company_tree(self, first_id: int, room: int) -> list[Row]:
-        rng = self.rng
         kr = self._random() < self.korean_share
-        industry = rng.choices(self._industries, self._industry_w)[0]
-        size = rng.choices(self._sizes, self._size_w)[0]
+        industry = self._pick_industry()
+        size = self._pick_size()
         if kr:
             stem, stem_r = self._choice(N.KR_COMPANY_STEMS)
             word, word_r = self._choice(N.KR_BUSINESS_WORDS[industry])
             core_name = stem + word
             reading = core_name
-            name = self._choice(
-                [f"주식회사 {core_name}"] * 9
-                + [f"{core_name} 주식회사"] * 3
-                + [f"㈜{core_name}"] * 4
-                + [f"(주){core_name}"] * 4
-            )
+            prefix, suffix = self._choice(self._kr_forms)
+            name = f"{prefix}{core_name}{suffix}"
             slug = f"{stem_r}{word_r}"
             tld = ".co.kr"
-            prefecture = rng.choices(self._kr_prefs, self._kr_pref_w)[0]
+            prefecture = self._pick_kr_pref()
             region = "kr"
             corporate_number = ""
         else:
@@ -663,22 +743,12 @@ class Generator:
                 place = self._choice(N.JP_COMPANY_PLACES)
             core_name = place[0] + stem + word
             reading = place[1] + stem_r + word_r
-            forms = [
-                (f"株式会社{core_name}", 34),
-                (f"{core_name}株式会社", 26),
-                (f"㈱{core_name}", 7),
-                (f"{core_name}㈱", 4),
-                (f"(株){core_name}", 6),
-                (f"{core_name}(株)", 4),
-                (f"合同会社{core_name}", 3),
-                (core_name, 4),
-            ]
-            if size in ("1-9", "10-49"):
-                forms.append((f"有限会社{core_name}", 14))
-            name = rng.choices([f for f, _w in forms], [w for _f, w in forms])[0]
+            small = size in ("1-9", "10-49")
+            prefix, suffix = (self._pick_small_jp_form if small else self._pick_jp_form)()
+            name = f"{prefix}{core_name}{suffix}"
             slug = f"{place[2]}{stem_slug}-{word_slug}".lstrip("-")
             tld = ".co.jp"
-            prefecture = rng.choices(self._jp_prefs, self._jp_pref_w)[0]
+            prefecture = self._pick_jp_pref()
             region = "kansai" if prefecture in N.KANSAI else "east"
             base = f"{self._randint(1, 9)}{self._randint(0, 10**11 - 1):011d}"
             corporate_number = f"{corporate_number_check_digit(base)}{base}"
@@ -890,45 +960,57 @@ class Generator:
             Contact, ContactEmail, ContactPhone, ContactEmployment, ContactTag
         )
         out = empty()
+        rand, choice, randint = self._random, self._choice, self._randint
+        person, unique_email, landline, past = (
+            self._person,
+            self._unique_email,
+            self._landline,
+            self._past,
+        )
+        now, korean_share = self.now, self.korean_share
+        jp_titles, kr_titles = self._jp_title_pool, self._kr_title_pool
+        contact_refs, by_company = self.contacts, self.contacts_by_company
+        timedelta = datetime.timedelta
+        out_contacts, out_emails, out_phones = out[Contact], out[ContactEmail], out[ContactPhone]
         for i in range(count):
             pk = first_id + i
-            company = self._choice(companies) if companies and self._random() < 0.97 else None
-            kr = company.kr if company else self._random() < self.korean_share
-            fam, giv, fam_r, giv_r, fam_s, giv_s = self._person(kr)
+            company = choice(companies) if companies and rand() < 0.97 else None
+            kr = company.kr if company else rand() < korean_share
+            fam, giv, fam_r, giv_r, fam_s, giv_s = person(kr)
             if kr:
-                title = self._choice(self._kr_title_pool)
-                department = self._choice(N.KR_DEPARTMENTS)
+                title = choice(kr_titles)
+                department = choice(N.KR_DEPARTMENTS)
             else:
-                title = self._choice(self._jp_title_pool)
-                department = self._choice(N.JP_DEPARTMENTS) if title != "代表取締役社長" else ""
+                title = choice(jp_titles)
+                department = choice(N.JP_DEPARTMENTS) if title != "代表取締役社長" else ""
             if company:
                 owner_id, team_id = company.owner_id, company.team_id
-                if self._random() < 0.1:
+                if rand() < 0.1:
                     owner_id, team_id = self._owner("kr" if kr else "east")
                 domain = company.domain or "example.co.jp"
             else:
                 owner_id, team_id = self._owner("kr" if kr else "east")
                 domain = "example.co.kr" if kr else "example.co.jp"
-            emails = [self._unique_email(f"{giv_s[0]}.{fam_s}", domain)]
-            if self._random() < 0.3:
-                free = self._choice(
+            emails = [unique_email(f"{giv_s[0]}.{fam_s}", domain)]
+            if rand() < 0.3:
+                free = choice(
                     ["naver.com", "gmail.com"] if kr else ["gmail.com", "yahoo.co.jp", "icloud.com"]
                 )
-                emails.append(self._unique_email(f"{fam_s}.{giv_s}{self._randint(1, 99)}", free))
-            phones = [self._landline(kr, company.area if company else ("2" if kr else "3"))]
-            if self._random() < 0.45:
+                emails.append(unique_email(f"{fam_s}.{giv_s}{randint(1, 99)}", free))
+            phones = [landline(kr, company.area if company else ("2" if kr else "3"))]
+            if rand() < 0.45:
                 phones.append(self._mobile(kr))
-            created = self._past(900, 5)
+            created = past(900, 5)
             next_action, next_due = self._next_action(kr, 0.12)
             custom: dict = {}
-            if self.custom and self._random() < 0.3:
+            if self.custom and rand() < 0.3:
                 raw: dict[str, Any] = {
-                    "card_exchanged_on": (created - datetime.timedelta(days=self._randint(0, 60)))
+                    "card_exchanged_on": (created - timedelta(days=randint(0, 60)))
                     .date()
                     .isoformat()
                 }
-                if self._random() < 0.3:
-                    raw["hobby"] = self._choice(N.KR_HOBBIES if kr else N.JP_HOBBIES)
+                if rand() < 0.3:
+                    raw["hobby"] = choice(N.KR_HOBBIES if kr else N.JP_HOBBIES)
                 custom = self.custom("contact", **raw)
             row = {
                 "id": pk,
@@ -944,15 +1026,15 @@ class Generator:
                 "team_id": team_id,
                 "version": 1,
                 "created_at": created,
-                "updated_at": created + (self.now - created) * self._random(),
+                "updated_at": created + (now - created) * rand(),
                 "custom_field_data": custom,
                 "next_action": next_action,
                 "next_action_due": next_due,
             }
             row["search_index"] = contact_search_index(row, emails, phones)
-            out[Contact].append(row)
+            out_contacts.append(row)
             for position, email in enumerate(emails):
-                out[ContactEmail].append(
+                out_emails.append(
                     {
                         "contact_id": pk,
                         "email": email,
@@ -961,7 +1043,7 @@ class Generator:
                     }
                 )
             for position, number in enumerate(phones):
-                out[ContactPhone].append(
+                out_phones.append(
                     {
                         "contact_id": pk,
                         "number": number,
@@ -971,18 +1053,18 @@ class Generator:
                 )
             if company:
                 started = created.date()
-                if self._random() < 0.08 and len(companies) > 1:
+                if rand() < 0.08 and len(companies) > 1:
                     # Moved here from another customer.
-                    before = self._choice(companies)
+                    before = choice(companies)
                     if before.id != company.id:
                         out[ContactEmployment].append(
                             {
                                 "contact_id": pk,
                                 "company_id": before.id,
-                                "title": self._choice(self._kr_titles if kr else self._jp_titles),
+                                "title": choice(self._kr_titles if kr else self._jp_titles),
                                 "department": department,
-                                "started_on": started - datetime.timedelta(days=1500),
-                                "ended_on": started - datetime.timedelta(days=1),
+                                "started_on": started - timedelta(days=1500),
+                                "ended_on": started - timedelta(days=1),
                             }
                         )
                 out[ContactEmployment].append(
@@ -995,14 +1077,19 @@ class Generator:
                         "ended_on": None,
                     }
                 )
-                self.contacts_by_company.setdefault(company.id, []).append(pk)
+                by_company.setdefault(company.id, []).append(pk)
             out[ContactTag].extend(self._tags(ContactTag, "contact_id", pk, 0.08))
-            self.contacts.append(
+            contact_refs.append(
                 ContactRef(pk, company.id if company else None, owner_id, team_id, kr)
             )
-            if len(out[Contact]) >= batch:
+            if len(out_contacts) >= batch:
                 yield out
                 out = empty()
+                out_contacts, out_emails, out_phones = (
+                    out[Contact],
+                    out[ContactEmail],
+                    out[ContactPhone],
+                )
         if out[Contact]:
             yield out
 
@@ -1015,13 +1102,14 @@ class Generator:
     def lead_batches(self, count: int, first_id: int, batch: int = 20_000) -> Iterator[Batch]:
         statuses = list(Lead.Status.values)  # new working qualified converted disqualified
         status_w = [30, 28, 14, 12, 16]
+        pick_status = self._weighted(statuses, status_w)
         out = self._empty_batch(Lead, LeadTag)()
         for i in range(count):
             pk = first_id + i
             channel, campaign, utm_source, utm_medium = self._choice(N.LEAD_CAMPAIGNS)
             kr = "웹" in campaign or "Korea" in campaign or self._random() < 0.05
             fam, giv, fam_r, giv_r, fam_s, giv_s = self._person(kr)
-            status = self.rng.choices(statuses, status_w)[0]
+            status = pick_status()
             existing = self._choice(self.companies) if self.companies else None
             if existing and (status == "converted" or self._random() < 0.15):
                 company_name = existing.name
@@ -1032,10 +1120,10 @@ class Generator:
                 stem, _r, _s = self._choice(N.JP_COMPANY_STEMS)
                 company_name = f"株式会社{stem}{self._choice(['ラボ', 'ソリューションズ', '工業'])}"
             if kr:
-                prefecture = self.rng.choices(self._kr_prefs, self._kr_pref_w)[0]
+                prefecture = self._pick_kr_pref()
                 region = "kr"
             else:
-                prefecture = self.rng.choices(self._jp_prefs, self._jp_pref_w)[0]
+                prefecture = self._pick_jp_pref()
                 region = "kansai" if prefecture in N.KANSAI else "east"
             owner_id, team_id = self._owner(region)
             created = self._past(540, 0)
@@ -1106,7 +1194,7 @@ class Generator:
     def activity_batches(self, count: int, first_id: int, batch: int = 50_000) -> Iterator[Batch]:
         """Calls, meetings, visits, e-mails, notes and tasks over the last 18 months."""
         rng = self.rng
-        rand, choice, randint = self._random, self._choice, self._randint
+        rand, choice, randint, sample = self._random, self._choice, self._randint, self._sample
         kinds, kind_w = self._kinds, self._kind_w
         contacts, companies, leads = self.contacts, self.companies, self.lead_refs
         owner_team = self._owner_team
@@ -1142,7 +1230,7 @@ class Generator:
                 kr = False
             if rand() < 0.1:
                 # A colleague from the same team logged it.
-                seat_owner = choice(self.org.seats_for("kr" if kr else "east"))
+                seat_owner = choice(self._seats["kr" if kr else "east"])
                 owner_id = choice(seat_owner.owner_ids)
                 team_id = owner_team[owner_id]
             if kind == "task" and contact_id is None and company_id is None and rand() < 0.5:
@@ -1153,7 +1241,7 @@ class Generator:
             if kind == "email" or rand() < 0.3:
                 body = choice(sentences)
             else:
-                first, second = rng.sample(sentences, 2)
+                first, second = sample(sentences, 2)
                 body = first + (" " if kr else "") + second
             occurred = self._past(548)
             due_date = done_at = assignee_id = None
@@ -1196,7 +1284,7 @@ class Generator:
             if kind in ("meeting", "visit") and company_id is not None:
                 people = self.contacts_by_company.get(company_id, ())
                 if people:
-                    for contact in rng.sample(people, min(len(people), randint(1, 3))):
+                    for contact in sample(people, min(len(people), randint(1, 3))):
                         out[ActivityParticipant].append({"activity_id": pk, "contact_id": contact})
                 out[ActivityParticipantUser].append({"activity_id": pk, "user_id": owner_id})
             if len(out[Activity]) >= batch:
