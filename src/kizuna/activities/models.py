@@ -37,6 +37,7 @@ class Activity(OwnedModel, CustomFieldsModel, SearchableModel):
         blank=True,
         on_delete=models.CASCADE,
         related_name="activities",
+        db_index=False,  # activity_company_time leads with it
     )
     contact = models.ForeignKey(
         "customers.Contact",
@@ -45,6 +46,7 @@ class Activity(OwnedModel, CustomFieldsModel, SearchableModel):
         blank=True,
         on_delete=models.CASCADE,
         related_name="activities",
+        db_index=False,  # activity_contact_time leads with it
     )
     lead = models.ForeignKey(
         "customers.Lead",
@@ -53,6 +55,7 @@ class Activity(OwnedModel, CustomFieldsModel, SearchableModel):
         blank=True,
         on_delete=models.CASCADE,
         related_name="activities",
+        db_index=False,  # activity_lead_time leads with it
     )
     deal = models.ForeignKey(
         "sales.Deal",
@@ -61,6 +64,7 @@ class Activity(OwnedModel, CustomFieldsModel, SearchableModel):
         blank=True,
         on_delete=models.CASCADE,
         related_name="activities",
+        db_index=False,  # activity_deal_time leads with it
     )
     participants = models.ManyToManyField(
         "customers.Contact", verbose_name=_("participants"), blank=True, related_name="+"
@@ -79,6 +83,7 @@ class Activity(OwnedModel, CustomFieldsModel, SearchableModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="assigned_activities",
+        db_index=False,  # activity_todo leads with it
     )
     due_date = models.DateField(_("due date"), null=True, blank=True)
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
@@ -94,7 +99,6 @@ class Activity(OwnedModel, CustomFieldsModel, SearchableModel):
             models.Index(fields=["deal", "-occurred_at", "-id"], name="activity_deal_time"),
             models.Index(fields=["assignee", "done_at", "due_date"], name="activity_todo"),
             models.Index(fields=["owner", "-occurred_at"], name="activity_owner_time"),
-            models.Index(fields=["team"], name="activity_team"),
             # The dashboards count activities of a week by kind and owner.
             models.Index(
                 fields=["occurred_at", "kind", "owner", "team"], name="activity_time_kind"
