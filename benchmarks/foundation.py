@@ -224,7 +224,32 @@ class SqliteWriter(_Writer):
         )
 
     def check_references(self, table: str) -> None:
-        """Fail if a row of ``table`` refers to a row that does not exist."""
+        """Fail if a row of ``table`` refers to a row that does not exist.
+
+        When the referred table's ids have no gaps (count = max − min + 1), a
+        reference exists exactly when it lies between that min and max, and
+        the referring column's min and max come from the end of an index: a
+        proof in a few lookups instead of one lookup per row. Otherwise
+        SQLite checks row by row.
+        """
+        for _id, _seq, parent, column, target, *_rest in self.raw.execute(
+            f'PRAGMA foreign_key_list("{table}")'
+        ).fetchall():
+            key = target or "id"
+            lo, hi, n = self.raw.execute(
+                f'SELECT MIN("{key}"), MAX("{key}"), COUNT(*) FROM "{parent}"'
+            ).fetchone()
+            first, last = self.raw.execute(
+                f'SELECT MIN("{column}"), MAX("{column}") FROM "{table}"'
+            ).fetchone()
+            if first is None:
+                continue  # no row refers to it
+            if not n or n != hi - lo + 1:
+                break  # gaps: check row by row below
+            if first < lo or last > hi:
+                raise RuntimeError(f"{table}.{column}: rows refer to missing rows of {parent}")
+        else:
+            return
         bad = self.raw.execute(f'PRAGMA foreign_key_check("{table}")').fetchmany(5)
         if bad:
             raise RuntimeError(f"{table}: rows refer to missing rows: {bad}")

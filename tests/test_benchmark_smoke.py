@@ -65,3 +65,12 @@ def test_sqlite_writer_checks_the_references_of_a_table(foundation):
     with pytest.raises(RuntimeError, match="refer to missing rows"):
         writer.check_references(table)
     connection.connection.execute(f"DELETE FROM {table} WHERE contact_id = ?", [contact.pk + 999])
+    # With a gap in the contacts' ids the proof by range does not hold: a
+    # reference inside the range to the missing id is found row by row.
+    middle, last = ContactFactory(), ContactFactory()
+    writer.write(table, columns, [(middle.pk, "c@example.com", "work", 0)])
+    connection.connection.execute("DELETE FROM customers_contact WHERE id = ?", [middle.pk])
+    assert middle.pk < last.pk
+    with pytest.raises(RuntimeError, match="refer to missing rows"):
+        writer.check_references(table)
+    connection.connection.execute(f"DELETE FROM {table} WHERE contact_id = ?", [middle.pk])

@@ -29,6 +29,14 @@ class Activity(OwnedModel, CustomFieldsModel, SearchableModel):
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("details"), blank=True)
     occurred_at = models.DateTimeField(_("when"), default=timezone.now)
+    # OwnedModel's owner, without its own index: activity_owner_time leads with it.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
     duration_minutes = models.PositiveIntegerField(_("duration (minutes)"), null=True, blank=True)
     company = models.ForeignKey(
         "customers.Company",

@@ -6,7 +6,8 @@ from django.db import migrations, models
 
 
 # The single-column indexes Django makes for these foreign keys repeat the
-# first column of a composite index (activity_company_time …, activity_todo),
+# first column of a composite index (activity_company_time …, activity_todo,
+# activity_owner_time),
 # and activity_team repeats team's own. Only the indexes go: altering the
 # fields would make SQLite copy the whole activities table five times.
 INDEXES = {
@@ -15,6 +16,7 @@ INDEXES = {
     "contact_id": "activities_activity_contact_id_313d1e34",
     "deal_id": "activities_activity_deal_id_0d699e06",
     "lead_id": "activities_activity_lead_id_96fd89ac",
+    "owner_id": "activities_activity_owner_id_44d8a0b4",
 }
 
 
@@ -41,6 +43,17 @@ class Migration(migrations.Migration):
                 for column, name in INDEXES.items()
             ],
             state_operations=[
+                migrations.AlterField(
+                    model_name="activity",
+                    name="owner",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="owner",
+                    ),
+                ),
                 migrations.AlterField(
                     model_name='activity',
                     name='assignee',
