@@ -188,24 +188,25 @@ def _deal_rows(period: PeriodLike, **kwargs: Any) -> dict[tuple, list]:
     )
 
 
+def _lead_rows(period: PeriodLike, **kwargs: Any) -> dict[tuple, list]:
+    return _rows(
+        LeadMonthly,
+        source="leads",
+        model=Lead,
+        date_field="month",
+        start=period.start,
+        end=period.end,
+        **kwargs,
+    )
+
+
 # The KPIs ------------------------------------------------------------------------
 
 
 def sql_rate(*, user, period: PeriodLike, team=None, owner=None) -> Rate:
     if not _exact(period, months=True):
         return kpis.sql_rate(user=user, period=period, team=team, owner=owner)
-    rows = _rows(
-        LeadMonthly,
-        user=user,
-        source="leads",
-        model=Lead,
-        date_field="month",
-        start=period.start,
-        end=period.end,
-        team=team,
-        owner=owner,
-        group=("qualified",),
-    )
+    rows = _lead_rows(period, user=user, team=team, owner=owner, group=("qualified",))
     q = rows.get((True,), [0])[0]
     return Rate(q, q + rows.get((False,), [0])[0])
 
@@ -213,18 +214,7 @@ def sql_rate(*, user, period: PeriodLike, team=None, owner=None) -> Rate:
 def channel_conversion(*, user, period: PeriodLike, team=None, owner=None) -> list[ChannelRow]:
     if not _exact(period, months=True):
         return kpis.channel_conversion(user=user, period=period, team=team, owner=owner)
-    rows = _rows(
-        LeadMonthly,
-        user=user,
-        source="leads",
-        model=Lead,
-        date_field="month",
-        start=period.start,
-        end=period.end,
-        team=team,
-        owner=owner,
-        group=("channel",),
-    )
+    rows = _lead_rows(period, user=user, team=team, owner=owner, group=("channel",))
     return kpis.channel_rows({channel: (n, won) for (channel,), (n, won) in rows.items()})
 
 

@@ -427,6 +427,8 @@ class Matcher:
             raws.append(raw)
             name = keys.name(family) + keys.name(given)
             for key in self._person_keys(raw, company_key=company_key, name=name, phones=False):
+                # ``_index_add`` inlined: this loop runs for every key of every
+                # stored record, and the call cost shows in the import's load.
                 hit = index.get(key)
                 if hit is None:
                     index[key] = pos
