@@ -31,29 +31,17 @@ same URL), optionally ``--only manager``.
 """
 
 import argparse
-import importlib.util
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import siblings  # noqa: E402
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TARGETS_MS = {"sqlite": 600.0, "postgresql": 300.0}
 DASHBOARDS = ("executive", "manager", "me")
-
-
-def _load(name: str):
-    """benchmarks/<name>.py as a module (foundation, sales)."""
-    key = f"{name}_benchmark"
-    module = sys.modules.get(key)
-    if module is None:
-        path = Path(__file__).resolve().parent / f"{name}.py"
-        spec = importlib.util.spec_from_file_location(key, path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)
-    return module
 
 
 # Seeding -------------------------------------------------------------------------------------
@@ -88,7 +76,7 @@ def seed(
     from kizuna.iam.models import Team
     from kizuna.sales.models import Deal
 
-    sales = _load("sales")
+    sales = siblings.load("sales")
     started = time.perf_counter()
     open_deals = int(deals * open_share)
     base = sales.seed(
@@ -280,7 +268,7 @@ def report(
 ) -> str:
     from django.db import connection
 
-    sales = _load("sales")
+    sales = siblings.load("sales")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SHOW server_version")
@@ -389,7 +377,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    fd = _load("foundation")
+    fd = siblings.load("foundation")
     cleanup = fd.configure(args.database_url or None, args.reuse or None)
     if args.reuse:
         args.keep = True

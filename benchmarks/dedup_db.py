@@ -19,7 +19,6 @@ Results go to stdout and to benchmarks/results/dedup_db-<vendor>.md.
 """
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -28,21 +27,12 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import siblings  # noqa: E402
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 GIVEN_TAIL = "一二三四五六七八九子美香介也人郎男夫雄治彦樹"
 COMPANY_WORDS = "東西南北日光山川海空星森田中新大高明和平安"
-
-
-def _foundation():
-    module = sys.modules.get("foundation_benchmark")
-    if module is None:
-        path = Path(__file__).resolve().parent / "foundation.py"
-        spec = importlib.util.spec_from_file_location("foundation_benchmark", path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["foundation_benchmark"] = module
-        spec.loader.exec_module(module)
-    return module
 
 
 def _people(seed: int):
@@ -285,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scan-size", type=int, default=1_000_000)
     parser.add_argument("--no-write", action="store_true", help="do not write the results file")
     args = parser.parse_args(argv)
-    foundation = _foundation()
+    foundation = siblings.load("foundation")
     cleanup = foundation.configure(args.database_url)
     try:
         from django.core.management import call_command

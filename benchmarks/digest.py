@@ -16,7 +16,6 @@ The results go to stdout and to benchmarks/results/digest-<vendor>.md.
 
 import argparse
 import datetime
-import importlib.util
 import os
 import platform
 import socket
@@ -26,21 +25,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import siblings  # noqa: E402
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TARGET_S = 60.0
 NINE_IN_TOKYO = datetime.datetime(2026, 3, 4, 0, 0, tzinfo=datetime.UTC)
-
-
-def _foundation():
-    module = sys.modules.get("foundation_benchmark")
-    if module is None:
-        path = Path(__file__).resolve().parent / "foundation.py"
-        spec = importlib.util.spec_from_file_location("foundation_benchmark", path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["foundation_benchmark"] = module
-        spec.loader.exec_module(module)
-    return module
 
 
 @dataclass
@@ -258,7 +248,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--users", type=int, default=10000)
     parser.add_argument("--database-url")
     args = parser.parse_args(argv)
-    foundation = _foundation()
+    foundation = siblings.load("foundation")
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     cleanup = foundation.configure(args.database_url)
     try:

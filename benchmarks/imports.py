@@ -21,7 +21,6 @@ Results go to stdout and to benchmarks/results/imports-<vendor>.md.
 
 import argparse
 import csv
-import importlib.util
 import io
 import os
 import platform
@@ -30,6 +29,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import siblings  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 # (kanji, reading) added to a demo given name: 翔太 + 郎 = 翔太郎 (ショウタロウ).
@@ -54,18 +56,6 @@ HEADER = [
     "住所",
     "名刺交換日",
 ]
-
-
-def _foundation():
-    module = sys.modules.get("foundation_benchmark")
-    if module is None:
-        path = Path(__file__).resolve().parent / "foundation.py"
-        spec = importlib.util.spec_from_file_location("foundation_benchmark", path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["foundation_benchmark"] = module
-        spec.loader.exec_module(module)
-    return module
 
 
 def make_csv(rows: int, seed: int = 11) -> tuple[bytes, dict[str, int]]:
@@ -320,7 +310,7 @@ def main(argv: list[str] | None = None) -> str:
         "reuse it when run again with the same sizes: only the import is measured again",
     )
     args = parser.parse_args(argv)
-    foundation = _foundation()
+    foundation = siblings.load("foundation")
     reuse = bool(args.keep)
     if args.keep and args.database_url:
         _create_database(args.database_url)
@@ -365,7 +355,7 @@ def _create_database(url: str) -> None:
 def run(existing: int, rows: int, vendor: str, reuse: bool = False) -> str:
     from kizuna.customers.models import Contact
 
-    foundation = _foundation()
+    foundation = siblings.load("foundation")
     started = time.perf_counter()
     if reuse and Contact.objects.count() >= existing:
         print(f"Reusing the {Contact.objects.count():,} contacts seeded before …", flush=True)

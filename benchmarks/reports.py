@@ -21,11 +21,13 @@ go to stdout and to benchmarks/results/reports-<vendor>.md.
 """
 
 import argparse
-import importlib.util
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import siblings  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TARGET_MS = 1000.0
@@ -64,18 +66,6 @@ REPORTS = {
         "measures": [{"op": "count"}],
     },
 }
-
-
-def _sales():
-    module = sys.modules.get("sales_benchmark")
-    if module is None:
-        path = Path(__file__).resolve().parent / "sales.py"
-        spec = importlib.util.spec_from_file_location("sales_benchmark", path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["sales_benchmark"] = module
-        spec.loader.exec_module(module)
-    return module
 
 
 @dataclass
@@ -150,7 +140,7 @@ def _load() -> str:
 def report(sizes: dict, seed_seconds: float | None, timings: list[Timing], command: str) -> str:
     from django.db import connection
 
-    sales = _sales()
+    sales = siblings.load("sales")
     lines = [
         f"# Report builder benchmark ({connection.vendor})",
         "",
@@ -204,8 +194,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    sales = _sales()
-    fd = sales._foundation()
+    sales = siblings.load("sales")
+    fd = siblings.load("foundation")
     cleanup = fd.configure(args.database_url or None, args.reuse or None)
     if args.reuse:
         args.keep = True

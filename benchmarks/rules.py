@@ -25,7 +25,6 @@ Results go to stdout and to benchmarks/results/rules-<vendor>.md.
 """
 
 import argparse
-import importlib.util
 import os
 import platform
 import statistics
@@ -35,15 +34,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import siblings  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
-
-
-def _jobs_module():
-    spec = importlib.util.spec_from_file_location("kizuna_jobs_benchmark", HERE / "jobs.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def configure(database_url: str | None) -> None:
@@ -222,7 +217,7 @@ def throughput(*, jobs: int, workers: int, redis_url: str | None) -> list[Throug
     from kizuna.automation.tasks import run_rules
     from kizuna.customers.services import lead_create
 
-    harness = _jobs_module()
+    harness = siblings.load("jobs")
     admin, rep = _people()
     rule = rule_save(
         actor=admin,

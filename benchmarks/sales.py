@@ -39,7 +39,6 @@ same URL), optionally ``--only forecast``.
 
 import argparse
 import datetime
-import importlib.util
 import logging
 import os
 import platform
@@ -50,21 +49,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import siblings  # noqa: E402
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TARGETS_MS = {"board": 150.0, "move": 50.0, "forecast": 200.0}
-
-
-def _foundation():
-    """benchmarks/foundation.py: configure, teardown, the fast writers, the org seeding."""
-    module = sys.modules.get("foundation_benchmark")
-    if module is None:
-        path = Path(__file__).resolve().parent / "foundation.py"
-        spec = importlib.util.spec_from_file_location("foundation_benchmark", path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["foundation_benchmark"] = module
-        spec.loader.exec_module(module)
-    return module
 
 
 # Seeding -------------------------------------------------------------------------------------
@@ -263,7 +252,7 @@ def seed(
     from kizuna.demo import generate as g
     from kizuna.sales.models import Deal, LossReason, Pipeline, StageChange
 
-    fd = _foundation()
+    fd = siblings.load("foundation")
     vendor = connection.vendor
     result = SeedResult(vendor=vendor)
     t0 = time.perf_counter()
@@ -615,7 +604,7 @@ def report(result: SeedResult | None, timings: list[Timing], command: str) -> st
 
 
 def kept_org():
-    return _foundation().kept_org()
+    return siblings.load("foundation").kept_org()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -643,7 +632,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    fd = _foundation()
+    fd = siblings.load("foundation")
     cleanup = fd.configure(args.database_url or None, args.reuse or None)
     if args.reuse:
         args.keep = True

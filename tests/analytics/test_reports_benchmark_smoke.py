@@ -13,7 +13,7 @@ def test_seed_and_run_reports_at_toy_size():
     spec = importlib.util.spec_from_file_location("reports_benchmark", PATH)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    sales = module._sales()
+    sales = module.siblings.load("sales")
     result = sales.seed(open_deals=30, closed_deals=200, companies=40, teams=2, users=6, batch=100)
     timings = module.measure(org=result.org, runs=1, warmup=0)
     assert {t.user for t in timings} == {"admin", "rep"}
